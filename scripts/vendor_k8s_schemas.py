@@ -1,0 +1,69 @@
+"""Vendor the Kubernetes 1.33 definitions that specs embed (containers, volumes, affinity, ...).
+
+Run after bumping kubernetes-validate: python scripts/vendor_k8s_schemas.py
+Writes src/lmcache_gitops/k8s-1.33.json: the closure of the roots below, descriptions stripped.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import kubernetes_validate
+
+VERSION = "1.33.0"
+ROOTS = [
+    "io.k8s.api.core.v1.Affinity",
+    "io.k8s.api.core.v1.Container",
+    "io.k8s.api.core.v1.EnvVar",
+    "io.k8s.api.core.v1.LocalObjectReference",
+    "io.k8s.api.core.v1.PodTemplateSpec",
+    "io.k8s.api.core.v1.ResourceRequirements",
+    "io.k8s.api.core.v1.Toleration",
+    "io.k8s.api.core.v1.Volume",
+    "io.k8s.api.core.v1.VolumeMount",
+]
+# Kept: what validation and strategic-merge patches need. Dropped: prose and OpenAPI extras.
+KEEP = {
+    "type", "properties", "required", "additionalProperties", "items", "oneOf", "format",
+    "enum", "$ref", "x-kubernetes-patch-merge-key", "x-kubernetes-patch-strategy",
+}
+
+
+def main() -> None:
+    folder = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
+    defs = json.loads((folder / f"v{VERSION}-local-strict" / "_definitions.json").read_text())["$defs"]
+    closure: dict[str, object] = {}
+
+    def strip(schema: object) -> object:
+        if isinstance(schema, list):
+            return [strip(item) for item in schema]
+        if not isinstance(schema, dict):
+            return schema
+        out = {}
+        for key, value in schema.items():
+            if key == "properties":
+                out[key] = {name: strip(sub) for name, sub in value.items()}
+            elif key == "$ref":
+                name = value.rsplit("/", 1)[-1]
+                visit(name)
+                out[key] = name
+            elif key in KEEP:
+                out[key] = strip(value)
+        return out
+
+    def visit(name: str) -> None:
+        if name not in closure:
+            closure[name] = None
+            closure[name] = strip(defs[name])
+
+    for root in ROOTS:
+        visit(root)
+    target = Path(__file__).resolve().parents[1] / "src" / "lmcache_gitops" / f"k8s-{VERSION[:4]}.json"
+    text = json.dumps(dict(sorted(closure.items())), sort_keys=True, separators=(",", ":"))
+    target.write_text(text + "\n")
+    print(f"{target}: {len(closure)} definitions, {len(text)} bytes")
+
+
+if __name__ == "__main__":
+    main()

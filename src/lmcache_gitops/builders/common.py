@@ -1,0 +1,51 @@
+"""Pieces every object family shares: metadata, image fields, the metrics Service, ServiceMonitor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..models.shared import ImageSpec, ServiceMonitorSpec
+from ..naming import metrics_service
+
+SERVICE_MONITOR_API = "monitoring.coreos.com/v1"
+
+
+def compact(**fields: Any) -> dict[str, Any]:
+    """A dict of the fields that are set: None, empty strings and empty collections are left out,
+    as Go's ``omitempty`` leaves them out of the operator's objects."""
+    return {key: value for key, value in fields.items() if value is not None and value != "" and value != [] and value != {}}
+
+
+def metadata(name: str, namespace: str, labels: dict[str, str]) -> dict[str, Any]:
+    return {"labels": labels, "name": name, "namespace": namespace}
+
+
+def image_fields(image: ImageSpec) -> dict[str, str]:
+    return {"image": image.reference, "imagePullPolicy": image.pull_policy}
+
+
+def tcp_port(name: str, port: int, key: str = "port") -> dict[str, Any]:
+    return {"name": name, key: port, "protocol": "TCP"}
+
+
+def metrics_service_object(name: str, namespace: str, labels: dict[str, str], selector: dict[str, str], port: int) -> dict[str, Any]:
+    """The headless `<name>-metrics` Service that Prometheus scrapes."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": metadata(metrics_service(name), namespace, labels),
+        "spec": {"clusterIP": "None", "ports": [tcp_port("metrics", port)], "selector": selector},
+    }
+
+
+def service_monitor(name: str, namespace: str, labels: dict[str, str], selector: dict[str, str], monitor: ServiceMonitorSpec) -> dict[str, Any]:
+    """Selects both Services by the selector labels; only the metrics one has a `metrics` port."""
+    return {
+        "apiVersion": SERVICE_MONITOR_API,
+        "kind": "ServiceMonitor",
+        "metadata": metadata(name, namespace, {**labels, **(monitor.labels or {})}),
+        "spec": {
+            "endpoints": [{"interval": monitor.interval, "port": "metrics"}],
+            "selector": {"matchLabels": selector},
+        },
+    }

@@ -1,0 +1,31 @@
+"""Resource math (operator-spec §c) and the startup probe that grows with the cache (compat row 5)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+ENGINE_CPU_REQUEST = "4"
+MIN_STARTUP_FAILURES = 30
+
+
+def memory_gi(size_gb: float) -> tuple[int, int]:
+    """(request, limit) in whole Gi: ceil(sizeGB + 5), then ceil(request * 1.5), in float64 as Go."""
+    request = math.ceil(size_gb + 5)
+    return request, math.ceil(request * 1.5)
+
+
+def engine_resources(size_gb: float, overrides: dict[str, Any] | None) -> dict[str, Any]:
+    """Overrides replace the computation whole (nothing is merged); no CPU limit, no GPU request."""
+    if overrides is not None:
+        return overrides
+    request, limit = memory_gi(size_gb)
+    return {
+        "limits": {"memory": f"{limit}Gi"},
+        "requests": {"cpu": ENGINE_CPU_REQUEST, "memory": f"{request}Gi"},
+    }
+
+
+def startup_failure_threshold(size_gb: float) -> int:
+    """Five seconds a probe: allow about one probe per 5 GB of cache to load, and at least 30."""
+    return max(MIN_STARTUP_FAILURES, math.ceil(size_gb / 5))

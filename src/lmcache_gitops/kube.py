@@ -1,0 +1,144 @@
+"""Kubernetes shapes embedded in specs (containers, volumes, affinity, ...), validated strictly.
+
+The shapes come from the Kubernetes 1.33 OpenAPI definitions vendored in ``k8s-1.33.json``
+(``scripts/vendor_k8s_schemas.py``); each is turned into a pydantic-core schema, so a typo deep in
+an affinity term is reported at its own field path like any other spec error.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import SchemaValidator
+from pydantic_core import core_schema as cs
+
+K8S_VERSION = "1.33"
+_PREFIX = "io.k8s.api.core.v1."
+_INT_BOUNDS = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+
+
+@cache
+def definitions() -> dict[str, Any]:
+    """The vendored definitions, by full OpenAPI name."""
+    text = files(__package__).joinpath(f"k8s-{K8S_VERSION}.json").read_text(encoding="utf-8")
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+def _core(schema: dict[str, Any]) -> cs.CoreSchema:
+    if "$ref" in schema:
+        return cs.definition_reference_schema(schema["$ref"])
+    if "oneOf" in schema:  # IntOrString and Quantity: string or number
+        kinds = " or ".join(sorted({_type_of(s)[0] for s in schema["oneOf"]}))
+        return cs.nullable_schema(
+            cs.union_schema(
+                [_core(s) for s in schema["oneOf"]],
+                custom_error_type="kube_type",
+                custom_error_message=f"must be {kinds}",
+            )
+        )
+    kind, nullable = _type_of(schema)
+    inner = _core_of_kind(kind, schema)
+    return cs.nullable_schema(inner) if nullable else inner
+
+
+def _type_of(schema: dict[str, Any]) -> tuple[str, bool]:
+    types = schema.get("type", "object")
+    types = [types] if isinstance(types, str) else list(types)
+    nullable = "null" in types
+    concrete = [t for t in types if t != "null"]
+    return (concrete[0] if concrete else "object"), nullable
+
+
+def _core_of_kind(kind: str, schema: dict[str, Any]) -> cs.CoreSchema:
+    if kind == "object":
+        if "properties" in schema:
+            required = set(schema.get("required", ()))
+            fields = {
+                name: cs.typed_dict_field(_core(sub), required=name in required)
+                for name, sub in schema["properties"].items()
+            }
+            return cs.typed_dict_schema(fields, extra_behavior="forbid", total=False)
+        extra = schema.get("additionalProperties")
+        values = _core(extra) if isinstance(extra, dict) else cs.any_schema()
+        return cs.dict_schema(cs.str_schema(strict=True), values, strict=True)
+    if kind == "array":
+        return cs.list_schema(_core(schema.get("items", {})), strict=True)
+    if kind == "string":
+        if "enum" in schema:
+            return cs.literal_schema([v for v in schema["enum"] if v is not None])
+        return cs.str_schema(strict=True)
+    if kind == "integer":
+        low, high = _INT_BOUNDS[schema.get("format", "int64")]
+        return cs.int_schema(strict=True, ge=low, le=high)
+    if kind == "number":  # an integer stays an integer: output keeps what the user wrote
+        return cs.union_schema(
+            [cs.int_schema(strict=True), cs.float_schema(strict=True, allow_inf_nan=False)],
+            custom_error_type="kube_type",
+            custom_error_message="must be a number",
+        )
+    if kind == "boolean":
+        return cs.bool_schema(strict=True)
+    raise ValueError(f"unsupported schema type {kind!r}")  # pragma: no cover - vendoring guard
+
+
+@cache
+def _definition_schemas() -> tuple[cs.CoreSchema, ...]:
+    out = []
+    for name, schema in definitions().items():
+        core = _core(schema)
+        core["ref"] = name  # type: ignore[typeddict-unknown-key]
+        out.append(core)
+    return tuple(out)
+
+
+@cache
+def validator(ref: str, many: bool = False) -> SchemaValidator:
+    """A validator for one Kubernetes type (or a list of it), built on first use."""
+    item = cs.definition_reference_schema(ref)
+    root = cs.list_schema(item, strict=True) if many else item
+    return SchemaValidator(cs.definitions_schema(root, list(_definition_schemas())))
+
+
+class Kube:
+    """Annotation: the value has the shape of the Kubernetes type ``name`` (``core.v1`` short names).
+
+    ``Annotated[list[Any], Kube("Toleration", many=True)]`` validates a list of tolerations.
+    The value stays plain JSON data, ready to be copied into generated objects. Errors raised by
+    the inner validator keep their nested locations, so they point at the exact sub-field.
+    """
+
+    def __init__(self, name: str, *, many: bool = False) -> None:
+        self.ref = name if "." in name else _PREFIX + name
+        self.many = many
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> cs.CoreSchema:
+        return cs.no_info_plain_validator_function(self._validate)
+
+    def _validate(self, value: Any) -> Any:
+        return validator(self.ref, self.many).validate_python(value)
+
+    def __get_pydantic_json_schema__(self, schema: cs.CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        item = {"$ref": f"#/$defs/{self.ref}"}
+        return {"type": "array", "items": item} if self.many else item
+
+
+def json_schema_definitions() -> dict[str, Any]:
+    """The vendored definitions rewritten for a JSON Schema ``$defs`` section."""
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {
+                key: (f"#/$defs/{value}" if key == "$ref" else rewrite(value))
+                for key, value in node.items()
+                if not key.startswith("x-kubernetes-")
+            }
+        if isinstance(node, list):
+            return [rewrite(item) for item in node]
+        return node
+
+    return {name: rewrite(schema) for name, schema in definitions().items()}

@@ -1,0 +1,77 @@
+"""The base of every spec model, and the rule annotations that carry the operator's messages."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.alias_generators import to_camel
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError
+from pydantic_core import core_schema as cs
+
+API_GROUP = "lmcache.lmcache.ai"
+API_VERSION = f"{API_GROUP}/v1alpha1"
+
+
+class Model(BaseModel):
+    """A CRD object: camelCase names, unknown fields rejected, no type coercion (as the API server)."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        extra="forbid",
+        frozen=True,
+        strict=True,
+        allow_inf_nan=False,
+        use_attribute_docstrings=True,
+    )
+
+
+def rule_error(message: str) -> PydanticCustomError:
+    """An error whose message is shown to the user as is (the operator's wording)."""
+    return PydanticCustomError("rule", message)
+
+
+class Rule:
+    """Annotation: ``check(value)`` must hold, else ``message``; ``schema`` goes into the JSON Schema."""
+
+    def __init__(self, check: Callable[[Any], bool], message: str, **schema: Any) -> None:
+        self.check, self.message, self.schema = check, message, schema
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> cs.CoreSchema:
+        def validate(value: Any) -> Any:
+            if value is not None and not self.check(value):
+                raise rule_error(self.message)
+            return value
+
+        return cs.no_info_after_validator_function(validate, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: cs.CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        out = handler(schema)
+        out.update(self.schema)
+        return out
+
+
+def in_range(low: float, high: float, *, message: str | None = None, open_low: bool = False) -> Rule:
+    """``low <= v <= high`` (``low < v`` with ``open_low``); the message defaults to ``[low, high]``."""
+    if message is None:
+        message = f"must be in {'(' if open_low else '['}{low}, {high}]"
+    low_schema = {"exclusiveMinimum": low} if open_low else {"minimum": low}
+    return Rule(
+        (lambda v: low < v <= high) if open_low else (lambda v: low <= v <= high),
+        message,
+        **low_schema,
+        maximum=high,
+    )
+
+
+def at_least(low: float) -> Rule:
+    return Rule(lambda v: v >= low, f"must be greater than or equal to {low}", minimum=low)
+
+
+def greater_than(low: float) -> Rule:
+    return Rule(lambda v: v > low, f"must be greater than {low}", exclusiveMinimum=low)
+
+
+def non_empty() -> Rule:
+    return Rule(lambda v: v != "", "Required value", minLength=1)
