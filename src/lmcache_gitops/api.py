@@ -14,11 +14,7 @@ DEFAULT_NAMESPACE = "default"
 SPEC_SUFFIXES = (".yaml", ".yml")
 
 
-def read_sources(paths: Iterable[str | Path]) -> list[Source]:
-    """The text of each file; a folder stands for every .yaml/.yml file below it.
-
-    Raises InvalidInput for files that cannot be read or are not UTF-8.
-    """
+def _read(paths: Iterable[str | Path]) -> tuple[list[Source], list[Problem]]:
     sources, problems = [], []
     for given in paths:
         path = Path(given)
@@ -31,6 +27,15 @@ def read_sources(paths: Iterable[str | Path]) -> list[Source]:
                 problems.append(Problem(name, 1, "", f"the file is not UTF-8 text ({err.reason} at byte {err.start})"))
             except OSError as err:
                 problems.append(Problem(name, 1, "", f"cannot read the file: {err.strerror or err}"))
+    return sources, problems
+
+
+def read_sources(paths: Iterable[str | Path]) -> list[Source]:
+    """The text of each file; a folder stands for every .yaml/.yml file below it.
+
+    Raises InvalidInput for files that cannot be read or are not UTF-8.
+    """
+    sources, problems = _read(paths)
     if problems:
         raise InvalidInput(problems)
     return sources
@@ -59,6 +64,15 @@ def render_objects(resources: Iterable[Resource]) -> list[dict[str, Any]]:
 def render(sources: Iterable[Source], namespace: str = DEFAULT_NAMESPACE) -> list[dict[str, Any]]:
     """``load_specs`` then ``render_objects``."""
     return render_objects(load_specs(sources, namespace))
+
+
+def render_files(paths: Iterable[str | Path], namespace: str = DEFAULT_NAMESPACE) -> list[dict[str, Any]]:
+    """``render`` for files and folders; unreadable files are reported with all other problems."""
+    sources, unreadable = _read(paths)
+    resources, problems = loading.load(sources, namespace)
+    if unreadable or problems:
+        raise InvalidInput([*unreadable, *problems])
+    return render_objects(resources)
 
 
 def validate(sources: Iterable[Source], namespace: str = DEFAULT_NAMESPACE) -> list[Problem]:

@@ -6,6 +6,7 @@ errors on the field that causes them: object names, label syntax, quantities, se
 
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterator
@@ -53,10 +54,10 @@ def dns1035_label(value: str) -> str | None:
 def _label_key(key: str) -> str | None:
     prefix, _, name = key.rpartition("/")
     if prefix and (reason := dns1123_subdomain(prefix)):
-        return f"key prefix {prefix!r} {reason}"
+        return f"key prefix {json.dumps(prefix)} {reason}"
     if len(name) > 63 or not _LABEL_NAME.match(name):
         return (
-            f"key {key!r} is invalid: the name part must be 63 characters or less, alphanumerics, '-', '_' "
+            f"key {json.dumps(key)} is invalid: the name part must be 63 characters or less, alphanumerics, '-', '_' "
             "or '.', starting and ending with an alphanumeric"
         )
     return None
@@ -65,7 +66,7 @@ def _label_key(key: str) -> str | None:
 def _label_value(value: str) -> str | None:
     if value and (len(value) > 63 or not _LABEL_NAME.match(value)):
         return (
-            f"value {value!r} is invalid: must be 63 characters or less, empty or alphanumerics, '-', '_' "
+            f"value {json.dumps(value)} is invalid: must be 63 characters or less, empty or alphanumerics, '-', '_' "
             "or '.', starting and ending with an alphanumeric"
         )
     return None
@@ -111,7 +112,7 @@ def resources(path: FieldPath, requirements: dict[str, Any] | None) -> Iterator[
         for name, value in sorted((requirements or {}).get(section, {}).items()):
             amount = parse_quantity(value)
             if amount is None:
-                yield (*path, section, name), f"must be a quantity such as 4, 500m or 70Gi, got {value!r}"
+                yield (*path, section, name), f"must be a quantity such as 4, 500m or 70Gi, got {json.dumps(value)}"
             elif amount < 0:
                 yield (*path, section, name), "must be greater than or equal to 0"
             else:
@@ -127,13 +128,13 @@ def pod_labels(path: FieldPath, app: str, name: str, mapping: dict[str, str] | N
     yield from labels(path, mapping)
     for key, value in sorted(selector_labels(app, name).items()):
         if mapping and key in mapping and mapping[key] != value:
-            yield (*path, key), f"must not change the selector label {key} (the selector needs {value!r})"
+            yield (*path, key), f"must not change the selector label {key} (the selector needs {json.dumps(value)})"
 
 
 def mounts(path: FieldPath, volume_mounts: list[Any] | None, volume_names: set[str]) -> Iterator[Finding]:
     for index, mount in enumerate(volume_mounts or ()):
         if mount["name"] not in volume_names:
-            yield (*path, index, "name"), f"no volume named {mount['name']!r} in the pod (spec.volumes)"
+            yield (*path, index, "name"), f"no volume named {json.dumps(mount['name'])} in the pod (spec.volumes)"
 
 
 def volumes(path: FieldPath, volume_list: list[Any], reserved: set[str]) -> Iterator[Finding]:
@@ -141,7 +142,7 @@ def volumes(path: FieldPath, volume_list: list[Any], reserved: set[str]) -> Iter
     for index, volume in enumerate(volume_list):
         name = volume.get("name")
         if name in seen:
-            yield (*path, index, "name"), f"duplicate volume name {name!r}"
+            yield (*path, index, "name"), f"duplicate volume name {json.dumps(name)}"
         elif name in reserved:
-            yield (*path, index, "name"), f"volume name {name!r} is used by the generated pod; choose another"
+            yield (*path, index, "name"), f"volume name {json.dumps(name)} is used by the generated pod; choose another"
         seen.add(name)

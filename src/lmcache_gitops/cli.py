@@ -67,7 +67,7 @@ def render(namespace: str, files: Sequence[str]) -> None:
     """
 
     def action() -> None:
-        text = api.to_yaml(api.render(api.read_sources(files), namespace))
+        text = api.to_yaml(api.render_files(files, namespace))
         click.echo(text, nl=False)
 
     _run(action)
@@ -92,7 +92,7 @@ def validate(namespace: str, files: Sequence[str]) -> None:
     """
 
     def action() -> None:
-        api.render(api.read_sources(files), namespace)
+        api.render_files(files, namespace)
 
     _run(action)
 

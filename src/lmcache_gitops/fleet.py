@@ -55,7 +55,7 @@ def _resource_problems(resource: Resource, objects: list[dict[str, Any]]) -> Ite
             found.append(
                 (
                     ("spec", "l2Backend", "resp", "authSecretRef", "namespace"),
-                    f"must be the engine's namespace {resource.namespace!r}: lmcache-gitops references the Secret "
+                    f'must be the engine namespace "{resource.namespace}": lmcache-gitops references the Secret '
                     "in place and never copies Secrets across namespaces",
                 )
             )
@@ -121,25 +121,28 @@ def _objects(resource: Resource, url: str | None) -> list[dict[str, Any]]:
 
 def _name_problems(produced: list[tuple[Resource, list[dict[str, Any]]]]) -> Iterator[Problem]:
     """Generated names must be valid for their kind and must not collide across resources."""
-    owners: dict[tuple[str, str, str, str], list[Resource]] = defaultdict(list)
+    owner: dict[tuple[str, str, str, str], Resource] = {}
+    clashes: dict[tuple[int, int], list[str]] = defaultdict(list)
+    others: dict[int, Resource] = {}
     for resource, objects in produced:
         for obj in objects:
-            name = obj["metadata"]["name"]
-            if obj["kind"] == "Service" and (reason := checks.dns1035_label(name)):
-                yield resource.problem(_NAME, f'the generated Service name "{name}" {reason}')
-            elif reason := checks.dns1123_subdomain(name):
-                yield resource.problem(_NAME, f'the generated {obj["kind"]} name "{name}" {reason}')
-            key = (obj["apiVersion"], obj["kind"], obj["metadata"]["namespace"], name)
-            if resource not in owners[key]:
-                owners[key].append(resource)
-    for (_, kind, namespace, name), sources in owners.items():
-        first = sources[0]
-        for resource in sources[1:]:
-            yield resource.problem(
-                _NAME,
-                f'generates {kind} "{name}" in namespace "{namespace}", which {first.kind} "{first.name}" '
-                f"({first.document.source}:{first.document.line(_NAME)}) also generates",
-            )
+            kind, name = obj["kind"], obj["metadata"]["name"]
+            reason = checks.dns1035_label(name) if kind == "Service" else checks.dns1123_subdomain(name)
+            if reason:
+                yield resource.problem(_NAME, f'the generated {kind} name "{name}" {reason}')
+            first = owner.setdefault((obj["apiVersion"], kind, obj["metadata"]["namespace"], name), resource)
+            if first.key != resource.key:  # the same key twice is reported once, as a duplicate
+                clashes[(id(resource), id(first))].append(f'{kind} "{name}"')
+                others[id(first)] = first
+    for resource, _ in produced:
+        for (clashing, first_id), names in clashes.items():
+            if clashing == id(resource):
+                first = others[first_id]
+                yield resource.problem(
+                    _NAME,
+                    f"generates {', '.join(names)}, which {first.kind} \"{first.name}\" "
+                    f"({first.document.source}:{first.document.line(_NAME)}) also generates",
+                )
 
 
 def render(resources: Iterable[Resource]) -> list[dict[str, Any]]:

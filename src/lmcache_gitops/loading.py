@@ -98,6 +98,15 @@ def _error_path(loc: tuple[Any, ...]) -> FieldPath:
     return tuple(part for part in loc if not (isinstance(part, str) and part.startswith("[") and part.endswith("]")))
 
 
+def _without_nulls(value: Any) -> Any:
+    """Drop null fields, as the API server prunes them from custom resources before defaulting."""
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(item) for item in value]
+    return value
+
+
 def parse(document: Document, default_namespace: str) -> tuple[Resource | None, list[Problem]]:
     """Validate one document as one of the custom resources."""
     data = document.data
@@ -125,7 +134,7 @@ def parse(document: Document, default_namespace: str) -> tuple[Resource | None, 
     if problems:
         return None, problems
     try:
-        model = model_cls.model_validate(data)  # type: ignore[union-attr]
+        model = model_cls.model_validate(_without_nulls(data))  # type: ignore[union-attr]
     except ValidationError as err:
         return None, [document.problem(_error_path(e["loc"]), _message(e)) for e in err.errors()]
     namespace = model.metadata.namespace or default_namespace

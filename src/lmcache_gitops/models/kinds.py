@@ -67,7 +67,7 @@ class LMCacheEngine(_Resource):
     """An LMCache cache server on every selected node (DaemonSet), with its Services and connection."""
 
     kind: Literal["LMCacheEngine"]
-    spec: LMCacheEngineSpec
+    spec: LMCacheEngineSpec = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
 
 
 # ---- CacheBlendEngine ----
@@ -119,7 +119,7 @@ class CacheBlendEngine(_Resource):
     """A CacheBlend engine (`lmcache server --engine-type blend`) and its connection."""
 
     kind: Literal["CacheBlendEngine"]
-    spec: CacheBlendEngineSpec
+    spec: CacheBlendEngineSpec = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
 
 
 # ---- LMCacheCoordinator ----
@@ -160,7 +160,7 @@ class LMCacheCoordinator(_Resource):
     """The fleet-wide coordinator (Deployment and Service) that engines register with."""
 
     kind: Literal["LMCacheCoordinator"]
-    spec: LMCacheCoordinatorSpec
+    spec: LMCacheCoordinatorSpec = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
 
 
 KINDS: dict[str, type[_Resource]] = {
