@@ -33,7 +33,7 @@ def _core(schema: dict[str, Any]) -> cs.CoreSchema:
     if "$ref" in schema:
         return cs.definition_reference_schema(schema["$ref"])
     if "oneOf" in schema:  # IntOrString and Quantity: string or number
-        kinds = " or ".join(sorted({_type_of(s)[0] for s in schema["oneOf"]}))
+        kinds = " or ".join(sorted(f"a {_type_of(s)[0]}" for s in schema["oneOf"]))
         return cs.nullable_schema(
             cs.union_schema(
                 [_core(s) for s in schema["oneOf"]],

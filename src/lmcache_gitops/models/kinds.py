@@ -95,8 +95,13 @@ def _no_pythonpath(env: dict[str, Any]) -> dict[str, Any]:
     return env
 
 
+class PayloadImageSpec(ImageSpec):
+    repository: Annotated[str, non_empty()] = "lmcache/vllm-openai"
+    """Set it: the engine image that the CRD default fills in is not a valid payload."""
+
+
 class CacheBlendInjectionSpec(Model):
-    payload_image: ImageSpec
+    payload_image: PayloadImageSpec
     """The cacheblend-plugin init-container image (required)."""
     image_pull_secrets: Optional[PullSecrets] = None
     target_container: str = ""

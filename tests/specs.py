@@ -1,0 +1,49 @@
+"""Building blocks for tests: minimal valid resources and a way to compile them."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import lmcache_gitops as lg
+from lmcache_gitops import yamlio
+
+API = "lmcache.lmcache.ai/v1alpha1"
+MINIMAL: dict[str, dict[str, Any]] = {
+    "LMCacheEngine": {"l1": {"sizeGB": 10}},
+    "CacheBlendEngine": {"l1": {"sizeGB": 10}, "injection": {"payloadImage": {"repository": "example.com/plugin"}}},
+    "LMCacheCoordinator": {},
+}
+
+
+def resource(kind: str, name: str = "test", namespace: str | None = "ns", **spec: Any) -> dict[str, Any]:
+    """A minimal valid resource of ``kind`` with ``spec`` fields merged over it (dotted keys nest)."""
+    body = copy.deepcopy(MINIMAL[kind])
+    for dotted, value in spec.items():
+        set_path(body, dotted.split("."), value)
+    metadata: dict[str, Any] = {"name": name}
+    if namespace is not None:
+        metadata["namespace"] = namespace
+    return {"apiVersion": API, "kind": kind, "metadata": metadata, "spec": body}
+
+
+def set_path(target: dict[str, Any], path: list[str], value: Any) -> None:
+    for key in path[:-1]:
+        target = target.setdefault(key, {})
+    target[path[-1]] = value
+
+
+def problems(*documents: dict[str, Any], namespace: str = "default") -> list[str]:
+    """`path: message` of every problem with ``documents`` (one YAML file), sorted."""
+    source = lg.Source("specs.yaml", yamlio.dump_all(documents))
+    return [f"{p.path}: {p.message}" if p.path else p.message for p in lg.validate([source], namespace)]
+
+
+def render(*documents: dict[str, Any], namespace: str = "default") -> list[dict[str, Any]]:
+    return lg.render([lg.Source("specs.yaml", yamlio.dump_all(documents))], namespace)
+
+
+def find(objects: list[dict[str, Any]], kind: str, name: str | None = None) -> dict[str, Any]:
+    matches = [o for o in objects if o["kind"] == kind and (name is None or o["metadata"]["name"] == name)]
+    assert len(matches) == 1, f"{len(matches)} {kind} objects named {name}"
+    return matches[0]
