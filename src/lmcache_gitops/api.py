@@ -96,12 +96,13 @@ def json_schema(kind: str | None = None) -> dict[str, Any]:
     from .kube import json_schema_definitions
     from .models import KINDS
 
+    models = [KINDS[kind]] if kind is not None else list(KINDS.values())
+    refs, schema = models_json_schema([(cls, "validation") for cls in models], by_alias=True)
+    schema["$defs"].update(json_schema_definitions())
     if kind is not None:
-        schema = KINDS[kind].model_json_schema(by_alias=True)
+        schema.update(schema["$defs"].pop(models[0].__name__))
     else:
-        refs, schema = models_json_schema([(cls, "validation") for cls in KINDS.values()], by_alias=True)
-        schema["oneOf"] = [refs[(cls, "validation")] for cls in KINDS.values()]
-    schema.setdefault("$defs", {}).update(json_schema_definitions())
+        schema["oneOf"] = [refs[(cls, "validation")] for cls in models]
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
 
 

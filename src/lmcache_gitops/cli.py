@@ -102,8 +102,10 @@ def validate(namespace: str, files: Sequence[str]) -> None:
 def schema(kind: str | None) -> None:
     """Print the JSON Schema of input documents (of one KIND, or of any kind).
 
+    Point an editor at it for completion and checks as you type.
+
     \b
-    Point an editor at it for completion and checks as you type, e.g. with yaml-language-server:
+    Example, with yaml-language-server:
       lmcache-gitops schema > lmcache.schema.json
       # yaml-language-server: $schema=./lmcache.schema.json      (first line of a spec file)
     """

@@ -1,0 +1,146 @@
+"""The command line end to end, as a separate process: exit codes, stdout, stderr format."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import ROOT
+
+
+def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "lmcache_gitops", *args], cwd=cwd, capture_output=True, text=True)
+
+
+def write(folder: Path, name: str, text: str) -> str:
+    (folder / name).write_text(text)
+    return name
+
+
+ENGINE = """\
+apiVersion: lmcache.lmcache.ai/v1alpha1
+kind: LMCacheEngine
+metadata:
+  name: cache
+spec:
+  l1:
+    sizeGB: 60
+"""
+
+
+def test_render_example_succeeds_and_is_stable() -> None:
+    first = run("render", "specs/")
+    assert first.returncode == 0, first.stderr
+    assert first.stderr == ""
+    kinds = [doc["kind"] for doc in yaml.safe_load_all(first.stdout)]
+    assert kinds[:3] == ["ConfigMap", "ConfigMap", "Service"]
+    assert set(kinds) == {"ConfigMap", "Service", "Deployment", "DaemonSet", "ServiceMonitor"}
+    reordered = run("render", "specs/coordinator.yaml", "specs/engines.yaml")
+    assert reordered.stdout == first.stdout
+
+
+def test_namespace_option_places_resources_without_one(tmp_path: Path) -> None:
+    write(tmp_path, "e.yaml", ENGINE)
+    out = run("render", "--namespace", "team-a", "e.yaml", cwd=tmp_path)
+    assert out.returncode == 0
+    assert {doc["metadata"]["namespace"] for doc in yaml.safe_load_all(out.stdout)} == {"team-a"}
+    assert "tcp://cache.team-a.svc.cluster.local" in out.stdout
+    default = run("render", "e.yaml", cwd=tmp_path)
+    assert {doc["metadata"]["namespace"] for doc in yaml.safe_load_all(default.stdout)} == {"default"}
+
+
+def test_invalid_input_exit_1_with_one_line_per_problem(tmp_path: Path) -> None:
+    write(tmp_path, "a.yaml", ENGINE.replace("sizeGB: 60", "sizeGB: 0\n  server:\n    port: 80"))
+    write(tmp_path, "b.yaml", "kind: LMCacheEngine\n")
+    out = run("render", "a.yaml", "b.yaml", cwd=tmp_path)
+    assert out.returncode == 1
+    assert out.stdout == ""
+    assert out.stderr.splitlines() == [
+        "a.yaml:7: spec.l1.sizeGB: must be greater than 0",
+        "a.yaml:9: spec.server.port: must be in [1024, 65535]",
+        "b.yaml:1: apiVersion: Required value",
+        "lmcache-gitops: 3 problems found; nothing was written",
+    ]
+
+
+def test_validate_is_silent_on_success_and_fails_like_render(tmp_path: Path) -> None:
+    write(tmp_path, "ok.yaml", ENGINE)
+    ok = run("validate", "ok.yaml", cwd=tmp_path)
+    assert (ok.returncode, ok.stdout, ok.stderr) == (0, "", "")
+    write(tmp_path, "dup.yaml", ENGINE + "---\n" + ENGINE)
+    bad = run("validate", "dup.yaml", cwd=tmp_path)
+    assert bad.returncode == 1
+    assert bad.stderr.splitlines()[0] == 'dup.yaml:12: metadata.name: LMCacheEngine "cache" is already defined in namespace "default" at dup.yaml:4'
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("", "f.yaml:1: no YAML document in the file (it is empty)"),
+        ("# only a comment\n", "f.yaml:1: no YAML document in the file (it is empty)"),
+        ("a: 1\na: 2\n", "f.yaml:2: a: duplicate key (first set at line 1)"),
+        ("a: !!python/object:os.system x\n", "f.yaml:1: a: unsupported YAML tag tag:yaml.org,2002:python/object:os.system"),
+    ],
+)
+def test_yaml_problems(tmp_path: Path, text: str, line: str) -> None:
+    write(tmp_path, "f.yaml", text)
+    out = run("validate", "f.yaml", cwd=tmp_path)
+    assert out.returncode == 1
+    assert out.stderr.splitlines()[0] == line
+
+
+def test_yaml_syntax_error(tmp_path: Path) -> None:
+    write(tmp_path, "f.yaml", "a: [1, 2\nb: 3\n")
+    out = run("validate", "f.yaml", cwd=tmp_path)
+    assert out.returncode == 1
+    assert out.stderr.startswith("f.yaml:2: invalid YAML: "), out.stderr
+
+
+def test_missing_file_is_invalid_input(tmp_path: Path) -> None:
+    out = run("render", "nope.yaml", cwd=tmp_path)
+    assert out.returncode == 1
+    assert out.stderr.splitlines()[0] == "nope.yaml:1: cannot read the file: No such file or directory"
+
+
+def test_usage_errors_exit_2() -> None:
+    assert run("render").returncode == 2
+    assert run("schema", "VllmRouter").returncode == 2
+
+
+def test_schema_per_kind_and_for_all() -> None:
+    one = json.loads(run("schema", "LMCacheCoordinator").stdout)
+    assert one["properties"]["kind"]["const"] == "LMCacheCoordinator"
+    every = json.loads(run("schema").stdout)
+    assert len(every["oneOf"]) == 3
+    assert "io.k8s.api.core.v1.Toleration" in every["$defs"]
+
+
+def test_committed_schema_is_current() -> None:
+    assert (ROOT / "lmcache.schema.json").read_text() == run("schema").stdout
+
+
+def test_help_has_an_example_for_every_command() -> None:
+    for command in ("render", "validate", "schema"):
+        out = run(command, "--help")
+        assert out.returncode == 0
+        assert "lmcache-gitops" in out.stdout and "xample" in out.stdout, command
+
+
+def test_internal_error_exits_3(tmp_path: Path) -> None:
+    # A bug is simulated by breaking the renderer; the contract is exit 3 and no traceback.
+    code = (
+        "import sys, lmcache_gitops.fleet as f\n"
+        "f.render = lambda resources: 1 / 0\n"
+        "from lmcache_gitops.cli import main\n"
+        "sys.exit(main(['render', 'e.yaml']))\n"
+    )
+    write(tmp_path, "e.yaml", ENGINE)
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode == 3
+    assert "internal error: ZeroDivisionError" in out.stderr
+    assert "Traceback" not in out.stderr
