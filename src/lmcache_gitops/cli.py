@@ -34,8 +34,16 @@ def _run(action: Callable[[], None]) -> None:
         sys.exit(EXIT_INTERNAL)
 
 
-def _files_argument(func: Callable[..., Any]) -> Callable[..., Any]:
-    return click.argument("files", nargs=-1, required=True, metavar="FILE...")(func)
+def _inputs(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The options shared by the commands that read specs."""
+    func = click.argument("files", nargs=-1, required=True, metavar="FILE...")(func)
+    return click.option(
+        "--namespace",
+        "-n",
+        default=api.DEFAULT_NAMESPACE,
+        show_default=True,
+        help="Namespace for resources that do not set metadata.namespace.",
+    )(func)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -46,14 +54,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option(
-    "--namespace",
-    "-n",
-    default=api.DEFAULT_NAMESPACE,
-    show_default=True,
-    help="Namespace for resources that do not set metadata.namespace.",
-)
-@_files_argument
+@_inputs
 def render(namespace: str, files: Sequence[str]) -> None:
     """Print every object the specs in FILE... generate, as multi-document YAML.
 
@@ -74,14 +75,7 @@ def render(namespace: str, files: Sequence[str]) -> None:
 
 
 @cli.command()
-@click.option(
-    "--namespace",
-    "-n",
-    default=api.DEFAULT_NAMESPACE,
-    show_default=True,
-    help="Namespace for resources that do not set metadata.namespace.",
-)
-@_files_argument
+@_inputs
 def validate(namespace: str, files: Sequence[str]) -> None:
     """Check the specs in FILE... with every rule `render` applies; print nothing when valid.
 

@@ -19,8 +19,12 @@ def _probe(port: int, period: int, failures: int, **extra: int) -> dict[str, Any
     return {"failureThreshold": failures, "httpGet": {"path": HEALTH_PATH, "port": port}, "periodSeconds": period, **extra}
 
 
+def _labels(name: str) -> tuple[dict[str, str], dict[str, str]]:
+    return selector_labels(COORDINATOR_APP, name), standard_labels(COORDINATOR_APP, name, "coordinator")
+
+
 def deployment(name: str, namespace: str, spec: LMCacheCoordinatorSpec) -> dict[str, Any]:
-    selector, standard = selector_labels(COORDINATOR_APP, name), standard_labels(COORDINATOR_APP, name, "coordinator")
+    selector, standard = _labels(name)
     prometheus = coordinator_prometheus(spec.prometheus)
     ports = [tcp_port("http", spec.port, "containerPort")]
     if prometheus.enabled:
@@ -63,7 +67,7 @@ def deployment(name: str, namespace: str, spec: LMCacheCoordinatorSpec) -> dict[
 
 def coordinator_objects(name: str, namespace: str, spec: LMCacheCoordinatorSpec) -> list[dict[str, Any]]:
     """The metrics Service and the ServiceMonitor exist only with serviceMonitor enabled."""
-    selector, standard = selector_labels(COORDINATOR_APP, name), standard_labels(COORDINATOR_APP, name, "coordinator")
+    selector, standard = _labels(name)
     service = {
         "apiVersion": "v1",
         "kind": "Service",
