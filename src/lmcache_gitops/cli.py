@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence
 import click
 
 from . import __version__, api
-from .errors import EXIT_INTERNAL, EXIT_INVALID, InvalidInput
+from .errors import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, InvalidInput
 from .models import KINDS
 
 
@@ -120,4 +120,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except SystemExit as err:
         return err.code if isinstance(err.code, int) else EXIT_INVALID
-    return 0
+    return EXIT_OK

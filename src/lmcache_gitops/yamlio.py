@@ -192,11 +192,6 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _OutputDumper.add_representer(str, _represent_str)
 
 
-def dump(data: Any) -> str:
-    """One object as canonical YAML."""
-    return dump_all([data])
-
-
 def dump_all(objects: Iterable[Any]) -> str:
     """Objects as a multi-document YAML stream (``---`` between documents)."""
     return yaml.dump_all(
