@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .models import CacheBlendEngine, EngineSpecBase, LMCacheEngine
-from .models.kinds import BlendSpec, CacheBlendInjectionSpec
+from .models.kinds import BlendSpec
 from .models.shared import PrometheusSpec
 
 NVIDIA_NODE_SELECTOR = {"nvidia.com/gpu.present": "true"}
@@ -33,7 +33,6 @@ class Engine:
     host_network: bool = False
     init_containers: list[Any] | None = None
     blend: BlendSpec | None = None
-    blend_injection: CacheBlendInjectionSpec | None = None
 
     @property
     def prometheus(self) -> PrometheusSpec:
@@ -64,17 +63,15 @@ class Engine:
 def engine(resource: LMCacheEngine | CacheBlendEngine, namespace: str, coordinator_url: str | None) -> Engine:
     name = resource.metadata.name
     if isinstance(resource, CacheBlendEngine):
-        spec = resource.spec
-        return Engine(name, namespace, spec, coordinator_url, blend=spec.blend, blend_injection=spec.injection)
-    spec_ = resource.spec
+        return Engine(name, namespace, resource.spec, coordinator_url, blend=resource.spec.blend)
     return Engine(
         name,
         namespace,
-        spec_,
+        resource.spec,
         coordinator_url,
-        isolated_ipc=spec_.isolated_ipc,
-        host_network=spec_.host_network,
-        init_containers=spec_.init_containers,
+        isolated_ipc=resource.spec.isolated_ipc,
+        host_network=resource.spec.host_network,
+        init_containers=resource.spec.init_containers,
     )
 
 
