@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from . import fleet, loading, yamlio
+from . import fleet, loading, project, tree, treeio, yamlio
+from .drift import Report
 from .errors import InvalidInput, Problem
 from .loading import Resource, Source
+from .models.project import PROJECT_FILE
 
 DEFAULT_NAMESPACE = "default"
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -87,6 +90,84 @@ def validate(sources: Iterable[Source], namespace: str = DEFAULT_NAMESPACE) -> l
 def to_yaml(objects: Iterable[dict[str, Any]]) -> str:
     """Objects as one multi-document YAML stream, byte for byte the same on every machine."""
     return yamlio.dump_all(objects)
+
+
+@dataclass(frozen=True)
+class LoadedProject:
+    """A compiled project and where its files are."""
+
+    file: Path
+    output: Path
+    build: project.ProjectBuild
+
+    def tree(self) -> tree.Tree:
+        return tree.build_tree(self.build)
+
+
+def _spec_files(settings: project.Project, document: yamlio.Document, root: Path) -> tuple[list[Path], list[Problem]]:
+    files: dict[Path, None] = {}
+    problems = []
+    for index, pattern in enumerate(settings.specs):
+        found = sorted(p for p in root.glob(pattern) if p.is_file())
+        if not found:
+            problems.append(document.problem(("specs", index), f"matches no file in {root}"))
+        files.update(dict.fromkeys(found))
+    return list(files), problems
+
+
+def load_project(path: str | Path = PROJECT_FILE) -> LoadedProject:
+    """Read and compile a project: its file, the specs its globs match, every environment.
+
+    Raises InvalidInput listing every problem of the project file, the specs and the environments.
+    """
+    file = Path(path)
+    sources, problems = _read([file])
+    if problems:
+        raise InvalidInput(problems)
+    documents, problems = yamlio.load_documents(sources[0].text, sources[0].name)
+    if len(documents) > 1:
+        problems.append(documents[1].problem((), "the project file must hold one YAML document"))
+    if problems:
+        raise InvalidInput(problems)
+    document = documents[0]
+    settings = project.parse_project(document)
+    root = file.parent
+    spec_files, problems = _spec_files(settings, document, root)
+    # A glob wide enough to match the tree itself must not read it back as specs.
+    sources, unreadable = _read(spec_files)
+    sources = [s for s in sources if not s.text.startswith(tree.HEADER)]
+    resources, found = loading.load(sources, settings.namespace)
+    if problems or unreadable or found:
+        raise InvalidInput([*problems, *unreadable, *found])
+    return LoadedProject(file, root / settings.output, project.build(settings, document, resources))
+
+
+def render_environment(environment: str, path: str | Path = PROJECT_FILE) -> list[dict[str, Any]]:
+    """Every object ``environment`` of the project deploys: what `kustomize build overlays/<env>` gives."""
+    loaded = load_project(path)
+    try:
+        return loaded.build.environment(environment).objects()
+    except KeyError as err:
+        raise InvalidInput([Problem(str(loaded.file), 1, "environments", err.args[0])]) from None
+
+
+def _report(path: str | Path, write: bool) -> Report:
+    loaded = load_project(path)
+    changes = treeio.plan(loaded.tree(), loaded.output)
+    if write:
+        treeio.apply(changes, loaded.output)
+    return Report(changes, written=write and bool(changes), output=str(loaded.output))
+
+
+def compile_project(path: str | Path = PROJECT_FILE) -> Report:
+    """Write the project's tree, pruning the generated files it no longer has; the report lists
+    every file created, changed or deleted (none when the tree was up to date)."""
+    return _report(path, write=True)
+
+
+def check_project(path: str | Path = PROJECT_FILE) -> Report:
+    """Compare the project's tree with the files on disk, writing nothing."""
+    return _report(path, write=False)
 
 
 def json_schema(kind: str | None = None) -> dict[str, Any]:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Any, Callable, Sequence
 
@@ -14,13 +15,16 @@ import click
 from . import __version__, api
 from .errors import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, InvalidInput
 from .models import KINDS
+from .models.project import PROJECT_FILE
 
 
-def _run(action: Callable[[], None]) -> None:
+def _run(action: Callable[[], None], json_problems: bool = False) -> None:
     """Run a command body, mapping bad input to exit 1 and anything unexpected to exit 3."""
     try:
         action()
     except InvalidInput as err:
+        if json_problems:
+            click.echo(json.dumps({"problems": [problem.to_json() for problem in err.problems]}, indent=2, sort_keys=True))
         for problem in err.problems:
             click.echo(str(problem), err=True)
         noun = "problem" if len(err.problems) == 1 else "problems"
@@ -89,6 +93,55 @@ def validate(namespace: str, files: Sequence[str]) -> None:
         api.render_files(files, namespace)
 
     _run(action)
+
+
+def _project_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--project",
+        "-p",
+        "project_file",
+        default=PROJECT_FILE,
+        show_default=True,
+        type=click.Path(dir_okay=False),
+        help="The project file; paths in it are relative to its folder.",
+    )(func)
+
+
+@cli.command(name="compile")
+@_project_option
+@click.option("--check", is_flag=True, help="Write nothing; report the files that are out of date.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one JSON document on stdout (the changes, or the problems), for scripts.",
+)
+def compile_command(project_file: str, check: bool, output_format: str) -> None:
+    """Compile the project into its Kustomize tree: bases/ and overlays/<env>/.
+
+    Writes the files that changed and deletes the generated files the project no longer has (never
+    a file lmcache-gitops did not generate). Exit code 0 when the tree was already up to date, 1 when
+    anything was created, changed or deleted (listed on stdout), as a pre-commit hook must. With
+    --check nothing is written and each stale file is listed with its changed fields.
+
+    \b
+    Examples:
+      lmcache-gitops compile                  # update the tree, then commit it
+      lmcache-gitops compile --check          # in CI: fail when the committed tree is stale
+    """
+
+    def action() -> None:
+        report = api.check_project(project_file) if check else api.compile_project(project_file)
+        if output_format == "json":
+            click.echo(json.dumps(report.to_json(), indent=2, sort_keys=True))
+        else:
+            click.echo(report.text(), nl=False)
+        if not report.up_to_date:
+            sys.exit(EXIT_INVALID)
+
+    _run(action, json_problems=output_format == "json")
 
 
 @cli.command()

@@ -35,6 +35,9 @@ class Problem:
     path: str
     message: str
 
+    def to_json(self) -> dict[str, str | int]:
+        return {"file": self.source, "line": self.line, "path": self.path, "message": self.message}
+
     def __str__(self) -> str:
         where = f"{self.source}:{self.line}: "
         return where + (f"{self.path}: {self.message}" if self.path else self.message)

@@ -145,8 +145,8 @@ def _name_problems(produced: list[tuple[Resource, list[dict[str, Any]]]]) -> Ite
                 )
 
 
-def render(resources: Iterable[Resource]) -> list[dict[str, Any]]:
-    """Every object for ``resources``, in a fixed order; raises InvalidInput with every problem."""
+def produce(resources: Iterable[Resource]) -> list[tuple[Resource, list[dict[str, Any]]]]:
+    """Each resource with the objects it generates, in a fixed order; raises InvalidInput with every problem."""
     ordered = sorted(resources, key=lambda r: (r.key, r.document.source, r.document.line(())))
     problems = list(_duplicates(ordered))
     urls, found = _coordinator_urls(ordered)
@@ -159,4 +159,13 @@ def render(resources: Iterable[Resource]) -> list[dict[str, Any]]:
     problems += _name_problems(produced)
     if problems:
         raise InvalidInput(problems)
-    return sorted((obj for _, objects in produced for obj in objects), key=_sort_key)
+    return produced
+
+
+def sort_objects(objects: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(objects, key=_sort_key)
+
+
+def render(resources: Iterable[Resource]) -> list[dict[str, Any]]:
+    """Every object for ``resources``, in a fixed order; raises InvalidInput with every problem."""
+    return sort_objects(obj for _, objects in produce(resources) for obj in objects)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .errors import FieldPath, Problem
 from .models import API_VERSION, KINDS, AnyResource
 from .yamlio import Document, load_documents
+
+
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,14 @@ def _without_nulls(value: Any) -> Any:
     return value
 
 
+def validate_as(model_cls: type[M], document: Document, data: Any) -> tuple[M | None, list[Problem]]:
+    """``data`` (read from ``document``) as a ``model_cls``, or every problem with it."""
+    try:
+        return model_cls.model_validate(data), []
+    except ValidationError as err:
+        return None, [document.problem(_error_path(e["loc"]), _message(e)) for e in err.errors()]
+
+
 def parse(document: Document, default_namespace: str) -> tuple[Resource | None, list[Problem]]:
     """Validate one document as one of the custom resources."""
     data = document.data
@@ -133,10 +144,9 @@ def parse(document: Document, default_namespace: str) -> tuple[Resource | None, 
         )
     if problems:
         return None, problems
-    try:
-        model = model_cls.model_validate(_without_nulls(data))  # type: ignore[union-attr]
-    except ValidationError as err:
-        return None, [document.problem(_error_path(e["loc"]), _message(e)) for e in err.errors()]
+    model, problems = validate_as(model_cls, document, _without_nulls(data))  # type: ignore[arg-type]
+    if model is None:
+        return None, problems
     namespace = model.metadata.namespace or default_namespace
     return Resource(model, namespace, document), []  # type: ignore[arg-type]
 

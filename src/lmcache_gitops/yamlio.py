@@ -192,12 +192,13 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _OutputDumper.add_representer(str, _represent_str)
 
 
-def dump_all(objects: Iterable[Any]) -> str:
-    """Objects as a multi-document YAML stream (``---`` between documents)."""
+def dump_all(objects: Iterable[Any], *, sort_keys: bool = True) -> str:
+    """Objects as a multi-document YAML stream (``---`` between documents); mapping keys sorted
+    unless ``sort_keys`` is false (then in insertion order, for kustomization files)."""
     return yaml.dump_all(
         objects,
         Dumper=_OutputDumper,
-        sort_keys=True,
+        sort_keys=sort_keys,
         default_flow_style=False,
         allow_unicode=True,
         width=2**31 - 1,

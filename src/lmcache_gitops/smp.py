@@ -1,0 +1,105 @@
+"""Strategic-merge patches that turn a base object into an environment's, as kustomize applies them.
+
+Kustomize merges some lists item by item on a key (its built-in schema's patch metadata, see
+`_merge_key`) and replaces every other list whole, so a patch carries such a list whole. When it
+merges a keyed list, the items the patch names come first, in the patch's order, then the base's
+other items in their order; patches here name just enough items to keep the target's order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import FieldPath, format_path
+
+_SAME: Any = object()  # "no difference": distinct from every value, None included (null deletes)
+
+_WORKLOADS = frozenset({"DaemonSet", "Deployment"})
+_POD = ("spec", "template", "spec")
+_POD_LISTS = {"containers": "name", "initContainers": "name", "volumes": "name", "imagePullSecrets": "name"}
+_CONTAINER_LISTS = {"env": "name", "volumeMounts": "mountPath", "ports": "containerPort"}
+
+
+class Unpatchable(Exception):
+    """A keyed list whose items repeat a key: no strategic-merge patch can express the change."""
+
+    def __init__(self, path: FieldPath, key: str) -> None:
+        self.path, self.key = path, key
+        super().__init__(f"{format_path(path)}: two items share the same {key}")
+
+
+def _merge_key(kind: str, path: FieldPath) -> str | None:
+    """The key kustomize merges the list at ``path`` on (``path`` leaves out list indices)."""
+    if kind in _WORKLOADS and path[:3] == _POD:
+        rest = path[3:]
+        if len(rest) == 1:
+            return _POD_LISTS.get(str(rest[0]))
+        if len(rest) == 2 and rest[0] in ("containers", "initContainers"):
+            return _CONTAINER_LISTS.get(str(rest[1]))
+    if kind == "Service" and path == ("spec", "ports"):
+        return "port"
+    return None
+
+
+def _diff(base: Any, target: Any, kind: str, path: FieldPath) -> Any:
+    if base == target:
+        return _SAME
+    if isinstance(base, dict) and isinstance(target, dict):
+        out = {}
+        for key, value in target.items():
+            change = _diff(base[key], value, kind, (*path, key)) if key in base else value
+            if change is not _SAME:
+                out[key] = change
+        out.update({key: None for key in base if key not in target})
+        return out
+    if isinstance(base, list) and isinstance(target, list):
+        key = _merge_key(kind, path)
+        if key is not None:
+            return _keyed_list(base, target, key, kind, path)
+    return target
+
+
+def _keys(items: list[Any], key: str, path: FieldPath) -> list[Any]:
+    keys = [item.get(key) if isinstance(item, dict) else None for item in items]
+    if None in keys or len(set(keys)) != len(keys):
+        raise Unpatchable(path, key)
+    return keys
+
+
+def _keyed_list(base: list[Any], target: list[Any], key: str, kind: str, path: FieldPath) -> list[Any]:
+    base_keys, target_keys = _keys(base, key, path), _keys(target, key, path)
+    by_key = dict(zip(base_keys, base))
+    entries, needed = [], 0
+    for index, item in enumerate(target):
+        name = item[key]
+        change = _diff(by_key[name], item, kind, path) if name in by_key else item
+        if change is not _SAME:
+            needed = index + 1
+        entries.append({key: name} if change is _SAME else {**change, key: name})
+    deleted = [name for name in base_keys if name not in set(target_keys)]
+    count = next(
+        n
+        for n in range(needed, len(target) + 1)
+        if [name for name in base_keys if name not in target_keys[:n] and name not in deleted] == target_keys[n:]
+    )
+    return entries[:count] + [{key: name, "$patch": "delete"} for name in deleted]
+
+
+def _identity(obj: dict[str, Any]) -> dict[str, Any]:
+    meta = obj["metadata"]
+    return {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "metadata": {"name": meta["name"], "namespace": meta["namespace"]}}
+
+
+def patch(base: dict[str, Any], target: dict[str, Any]) -> dict[str, Any] | None:
+    """The patch that turns ``base`` into ``target`` (the same object in the same namespace), or
+    None when they are equal. Raises Unpatchable when a keyed list repeats a key."""
+    change = _diff(base, target, base["kind"], ())
+    if change is _SAME:
+        return None
+    identity = _identity(base)
+    return {**change, **identity, "metadata": {**change.get("metadata", {}), **identity["metadata"]}}
+
+
+def deletion(base: dict[str, Any]) -> dict[str, Any]:
+    """The patch that removes ``base`` from the build."""
+    return {**_identity(base), "$patch": "delete"}
