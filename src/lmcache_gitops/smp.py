@@ -2,8 +2,10 @@
 
 Kustomize merges some lists item by item on a key (its built-in schema's patch metadata, see
 `_merge_key`) and replaces every other list whole, so a patch carries such a list whole. When it
-merges a keyed list, the items the patch names come first, in the patch's order, then the base's
-other items in their order; patches here name just enough items to keep the target's order.
+merges a list keyed on one field, the items the patch names come first, in the patch's order, then
+the base's other items in their order (kyaml's "prepend" merge); patches here name just enough
+items to keep the target's order. Lists keyed on two fields (ports) are replaced whole with the
+`$patch: replace` directive.
 """
 
 from __future__ import annotations
@@ -16,20 +18,24 @@ _SAME: Any = object()  # "no difference": distinct from every value, None includ
 
 _WORKLOADS = frozenset({"DaemonSet", "Deployment"})
 _POD = ("spec", "template", "spec")
-_POD_LISTS = {"containers": "name", "initContainers": "name", "volumes": "name", "imagePullSecrets": "name"}
-_CONTAINER_LISTS = {"env": "name", "volumeMounts": "mountPath", "ports": "containerPort"}
+Key = tuple[str, ...]  # the fields that identify an item (x-kubernetes-list-map-keys)
+_NAME: Key = ("name",)
+_POD_LISTS = {"containers": _NAME, "initContainers": _NAME, "volumes": _NAME, "imagePullSecrets": _NAME}
+_CONTAINER_LISTS = {"env": _NAME, "volumeMounts": ("mountPath",), "ports": ("containerPort", "protocol")}
+_SERVICE_PORTS: Key = ("port", "protocol")
 
 
 class Unpatchable(Exception):
-    """A keyed list whose items repeat a key: no strategic-merge patch can express the change."""
+    """A keyed list with two items of the same key, or an item without one: no strategic-merge
+    patch can express the change."""
 
-    def __init__(self, path: FieldPath, key: str) -> None:
-        self.path, self.key = path, key
-        super().__init__(f"{format_path(path)}: two items share the same {key}")
+    def __init__(self, path: FieldPath, key: Key) -> None:
+        self.path, self.key = path, " and ".join(key)
+        super().__init__(f"{format_path(path)}: every item needs its own {self.key}")
 
 
-def _merge_key(kind: str, path: FieldPath) -> str | None:
-    """The key kustomize merges the list at ``path`` on (``path`` leaves out list indices)."""
+def _merge_key(kind: str, path: FieldPath) -> Key | None:
+    """The fields kustomize merges the list at ``path`` on (``path`` leaves out list indices)."""
     if kind in _WORKLOADS and path[:3] == _POD:
         rest = path[3:]
         if len(rest) == 1:
@@ -37,7 +43,7 @@ def _merge_key(kind: str, path: FieldPath) -> str | None:
         if len(rest) == 2 and rest[0] in ("containers", "initContainers"):
             return _CONTAINER_LISTS.get(str(rest[1]))
     if kind == "Service" and path == ("spec", "ports"):
-        return "port"
+        return _SERVICE_PORTS
     return None
 
 
@@ -59,30 +65,32 @@ def _diff(base: Any, target: Any, kind: str, path: FieldPath) -> Any:
     return target
 
 
-def _keys(items: list[Any], key: str, path: FieldPath) -> list[Any]:
-    keys = [item.get(key) if isinstance(item, dict) else None for item in items]
-    if None in keys or len(set(keys)) != len(keys):
+def _keys(items: list[Any], key: Key, path: FieldPath) -> list[tuple[Any, ...]]:
+    keys = [tuple(item.get(field) for field in key) if isinstance(item, dict) else (None,) for item in items]
+    if any(None in k for k in keys) or len(set(keys)) != len(keys):
         raise Unpatchable(path, key)
     return keys
 
 
-def _keyed_list(base: list[Any], target: list[Any], key: str, kind: str, path: FieldPath) -> list[Any]:
+def _keyed_list(base: list[Any], target: list[Any], key: Key, kind: str, path: FieldPath) -> list[Any]:
     base_keys, target_keys = _keys(base, key, path), _keys(target, key, path)
+    if len(key) > 1:  # kustomize orders lists merged on two fields differently: carry the list whole
+        return [{"$patch": "replace"}, *target]
     by_key = dict(zip(base_keys, base))
     entries, needed = [], 0
-    for index, item in enumerate(target):
-        name = item[key]
+    for index, (item, name) in enumerate(zip(target, target_keys)):
         change = _diff(by_key[name], item, kind, path) if name in by_key else item
         if change is not _SAME:
             needed = index + 1
-        entries.append({key: name} if change is _SAME else {**change, key: name})
-    deleted = [name for name in base_keys if name not in set(target_keys)]
+        entries.append({**(change if change is not _SAME else {}), **dict(zip(key, name))})
+    kept = set(target_keys)
+    deleted = [name for name in base_keys if name not in kept]
     count = next(
         n
         for n in range(needed, len(target) + 1)
-        if [name for name in base_keys if name not in target_keys[:n] and name not in deleted] == target_keys[n:]
+        if [name for name in base_keys if name in kept and name not in target_keys[:n]] == target_keys[n:]
     )
-    return entries[:count] + [{key: name, "$patch": "delete"} for name in deleted]
+    return entries[:count] + [{**dict(zip(key, name)), "$patch": "delete"} for name in deleted]
 
 
 def _identity(obj: dict[str, Any]) -> dict[str, Any]:

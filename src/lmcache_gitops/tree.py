@@ -88,8 +88,8 @@ def _overlay(env: EnvironmentBuild, base: Produced) -> tuple[Tree, list[Problem]
                 problems.append(
                     resource.problem(
                         ("metadata", "name"),
-                        f'{old["kind"]} "{old["metadata"]["name"]}" {err}: a kustomize patch merges that list '
-                        f"on {err.key}, so give each item its own {err.key}",
+                        f'{old["kind"]} "{old["metadata"]["name"]}" cannot be patched: {err} (kustomize '
+                        "merges that list item by item on it)",
                     )
                 )
                 continue

@@ -1,0 +1,154 @@
+"""The tree's invariant, with the real kustomize: `kustomize build overlays/<env>` gives exactly the
+objects `render` gives for that environment, and `kustomize build bases` those of the specs as written."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import lmcache_gitops as lg
+
+from .conftest import FIXTURES, ROOT, kustomize_build, load_all
+from .specs import resource, write_project
+
+FIXTURE_SPECS = sorted(p for p in (FIXTURES / "render").glob("*.yaml") if not p.name.endswith(".expected.yaml"))
+
+
+def assert_round_trip(project: Path) -> lg.LoadedProject:
+    """Compile ``project``; every overlay and the bases must build to what render gives."""
+    lg.compile_project(project)
+    loaded = lg.load_project(project)
+    for env in loaded.build.environments:
+        built = kustomize_build(loaded.output / "overlays" / env.name)
+        assert built == env.objects(), f"overlays/{env.name} builds to other objects than render gives"
+    base = lg.render_objects(resource for resource, _ in loaded.build.base)
+    assert kustomize_build(loaded.output / "bases") == base
+    return loaded
+
+
+def test_the_example_project_builds_to_what_render_gives() -> None:
+    loaded = assert_round_trip(ROOT / "lmcache-gitops.yaml")
+    assert [env.name for env in loaded.build.environments] == ["dev", "prod", "staging"]
+
+
+def _everywhere(documents: list[dict[str, Any]], spec: dict[str, Any]) -> dict[str, Any]:
+    return {doc["metadata"]["name"]: {"spec": spec, "labels": {"tier": "gold"}, "annotations": {"note": "x"}} for doc in documents}
+
+
+@pytest.mark.parametrize("path", FIXTURE_SPECS, ids=lambda p: p.stem)
+def test_fixtures_round_trip_in_three_environments(path: Path, tmp_path: Path) -> None:
+    documents = load_all(path.read_text())
+    for document in documents:  # a Secret stays in its namespace, which environments leave
+        (document.get("spec") or {}).get("l2Backend", {}).get("resp", {}).get("authSecretRef", {}).pop("namespace", None)
+    environments = {
+        "same": {"namespace": "default"},
+        "moved": {"namespace": "elsewhere", "labels": {"env": "moved"}, "annotations": {"owner": "platform"}},
+        "changed": {
+            "namespace": "changed",
+            "overrides": _everywhere(
+                documents,
+                {"podAnnotations": {"a": "b"}, "podLabels": {"c": "d"}, "nodeSelector": {"pool": "gpu"}, "tolerations": []},
+            ),
+        },
+    }
+    assert_round_trip(write_project(tmp_path, documents, environments))
+
+
+# ---- the same invariant over generated specs and overrides ----
+
+NAMES = st.sampled_from(["a", "b", "c", "d"])
+TOLERATIONS = st.lists(
+    st.fixed_dictionaries({"key": NAMES, "operator": st.just("Exists")}, optional={"effect": st.sampled_from(["NoSchedule", "NoExecute"])}),
+    max_size=3,
+)
+ENV = st.lists(st.fixed_dictionaries({"name": NAMES, "value": st.sampled_from(["1", "2", ""])}), max_size=4, unique_by=lambda e: e["name"])
+VOLUMES = st.lists(
+    st.fixed_dictionaries(
+        {"name": NAMES},
+        optional={"emptyDir": st.just({}) | st.just({"medium": "Memory"}), "hostPath": st.fixed_dictionaries({"path": st.sampled_from(["/a", "/b"])})},
+    ).filter(lambda v: len(v) == 2),
+    max_size=3,
+    unique_by=lambda v: v["name"],
+)
+NODE_SELECTOR = st.dictionaries(NAMES, st.sampled_from(["x", "y"]) | st.none(), max_size=3)
+COMMON = {
+    "tolerations": TOLERATIONS,
+    "env": ENV,
+    "nodeSelector": NODE_SELECTOR,
+    "podLabels": st.dictionaries(NAMES, st.sampled_from(["x", "y"]), max_size=2),
+    "podAnnotations": st.dictionaries(NAMES, st.sampled_from(["x", "y"]) | st.none(), max_size=2),
+    "image": st.fixed_dictionaries({}, optional={"tag": st.sampled_from(["v1", "v2"]), "pullPolicy": st.sampled_from(["Always", "IfNotPresent"])}),
+    "resourceOverrides": st.none() | st.fixed_dictionaries({"limits": st.fixed_dictionaries({"memory": st.sampled_from(["1Gi", "2Gi"])})}),
+    "extraArgs": st.lists(st.sampled_from(["--x", "1"]), max_size=2),
+    "imagePullSecrets": st.lists(st.fixed_dictionaries({"name": NAMES}), max_size=2, unique_by=lambda s: s["name"]),
+}
+ENGINE = {
+    **COMMON,
+    "l1": st.fixed_dictionaries({"sizeGB": st.sampled_from([1, 10, 60.5])}),
+    "server": st.fixed_dictionaries({}, optional={"port": st.sampled_from([5555, 6000]), "httpPort": st.sampled_from([8080, 8081])}),
+    "prometheus": st.none() | st.fixed_dictionaries({}, optional={"enabled": st.booleans(), "port": st.sampled_from([9090, 9191]), "serviceMonitor": st.fixed_dictionaries({"enabled": st.booleans()})}),
+    "hostIPC": st.booleans(),
+    "privileged": st.booleans(),
+    "logLevel": st.sampled_from(["INFO", "DEBUG"]),
+}
+COORDINATOR = {
+    **COMMON,
+    "replicas": st.integers(0, 3),
+    "port": st.sampled_from([9300, 9400]),
+    "prometheus": st.none() | st.fixed_dictionaries({}, optional={"enabled": st.booleans(), "serviceMonitor": st.fixed_dictionaries({"enabled": st.booleans()})}),
+}
+
+
+@st.composite
+def _with_mounts(draw: st.DrawFn, fields: dict[str, Any]) -> dict[str, Any]:
+    """Any subset of ``fields``, plus volumes with mounts that name them."""
+    spec = draw(st.fixed_dictionaries({}, optional=fields))
+    if draw(st.booleans()):
+        volumes = draw(VOLUMES)
+        spec["volumes"] = volumes
+        spec["volumeMounts"] = [{"name": v["name"], "mountPath": f"/mnt/{v['name']}"} for v in draw(st.permutations(volumes))]
+    return spec
+
+
+@st.composite
+def projects(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    kinds = draw(st.lists(st.sampled_from(["LMCacheEngine", "CacheBlendEngine"]), min_size=1, max_size=2))
+    documents = [resource("LMCacheCoordinator", name="coord", namespace=None)]
+    documents[0]["spec"] = draw(_with_mounts(COORDINATOR))
+    for index, kind in enumerate(kinds):
+        document = resource(kind, name=f"engine{index}", namespace=None, **{"coordinator.ref.name": "coord"})
+        document["spec"].update(draw(_with_mounts(ENGINE)))
+        documents.append(document)
+    environments = {}
+    for index, env in enumerate(["dev", "staging", "prod"]):
+        overrides = {}
+        for document in documents:
+            if draw(st.booleans()):
+                fields = ENGINE if document["kind"] != "LMCacheCoordinator" else COORDINATOR
+                overrides[document["metadata"]["name"]] = {"spec": draw(_with_mounts(fields))}
+        environments[env] = {
+            "namespace": draw(st.sampled_from(["default", f"ns{index}"])),
+            "labels": draw(st.dictionaries(NAMES, st.just("v"), max_size=1)),
+            "annotations": draw(st.dictionaries(NAMES, st.just("v"), max_size=1)),
+            "overrides": overrides,
+        }
+    return documents, environments
+
+
+def _cleaned(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # None values mean "remove" only inside overrides; in a spec they are pruned anyway.
+    return json.loads(json.dumps(documents))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(projects())
+def test_every_overlay_builds_to_what_render_gives(case: tuple[list[dict[str, Any]], dict[str, Any]]) -> None:
+    documents, environments = case
+    with tempfile.TemporaryDirectory() as folder:
+        assert_round_trip(write_project(Path(folder), _cleaned(documents), environments))
