@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import click
@@ -16,6 +17,7 @@ from . import __version__, api
 from .errors import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, InvalidInput
 from .models import KINDS
 from .models.project import PROJECT_FILE
+from .scaffold import scaffold
 
 
 def _run(action: Callable[[], None], json_problems: bool = False) -> None:
@@ -38,9 +40,7 @@ def _run(action: Callable[[], None], json_problems: bool = False) -> None:
         sys.exit(EXIT_INTERNAL)
 
 
-def _inputs(func: Callable[..., Any]) -> Callable[..., Any]:
-    """The options shared by the commands that read specs."""
-    func = click.argument("files", nargs=-1, required=True, metavar="FILE...")(func)
+def _namespace_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--namespace",
         "-n",
@@ -48,51 +48,6 @@ def _inputs(func: Callable[..., Any]) -> Callable[..., Any]:
         show_default=True,
         help="Namespace for resources that do not set metadata.namespace.",
     )(func)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, prog_name="lmcache-gitops")
-def cli() -> None:
-    """Compile LMCache operator resources (LMCacheEngine, CacheBlendEngine, LMCacheCoordinator)
-    into plain Kubernetes objects, with no operator or webhook in the cluster."""
-
-
-@cli.command()
-@_inputs
-def render(namespace: str, files: Sequence[str]) -> None:
-    """Print every object the specs in FILE... generate, as multi-document YAML.
-
-    A FILE may be a folder: every .yaml/.yml file below it is read. Output goes to stdout in a
-    fixed order (the same bytes for the same specs, whatever the order of the files). On invalid
-    input nothing is printed to stdout; each problem is one line on stderr and the exit code is 1.
-
-    \b
-    Example:
-      lmcache-gitops render --namespace llm specs/engine.yaml specs/coordinator.yaml > objects.yaml
-    """
-
-    def action() -> None:
-        text = api.to_yaml(api.render_files(files, namespace))
-        click.echo(text, nl=False)
-
-    _run(action)
-
-
-@cli.command()
-@_inputs
-def validate(namespace: str, files: Sequence[str]) -> None:
-    """Check the specs in FILE... with every rule `render` applies; print nothing when valid.
-
-    \b
-    Example (exit 0 when valid, 1 with one line per problem otherwise):
-      lmcache-gitops validate specs/
-      specs/engine.yaml:7: spec.l1.sizeGB: must be greater than 0
-    """
-
-    def action() -> None:
-        api.render_files(files, namespace)
-
-    _run(action)
 
 
 def _project_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -105,6 +60,64 @@ def _project_option(func: Callable[..., Any]) -> Callable[..., Any]:
         type=click.Path(dir_okay=False),
         help="The project file; paths in it are relative to its folder.",
     )(func)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="lmcache-gitops")
+def cli() -> None:
+    """Compile LMCache operator resources (LMCacheEngine, CacheBlendEngine, LMCacheCoordinator)
+    into plain Kubernetes objects and a Kustomize tree for Argo CD or Flux, with no operator or
+    webhook in the cluster."""
+
+
+@cli.command()
+@click.argument("files", nargs=-1, metavar="[FILE...]")
+@_namespace_option
+@click.option("--env", "-e", "environment", help="Render this environment of the project instead of FILE...")
+@_project_option
+def render(files: Sequence[str], namespace: str, environment: str | None, project_file: str) -> None:
+    """Print every object the specs in FILE... generate, as multi-document YAML.
+
+    A FILE may be a folder: every .yaml/.yml file below it is read. With --env, print what one
+    environment of the project deploys: exactly what `kustomize build overlays/<env>` gives.
+    Output goes to stdout in a fixed order (the same bytes for the same specs, whatever the order
+    of the files). On invalid input nothing is printed to stdout; each problem is one line on
+    stderr and the exit code is 1.
+
+    \b
+    Examples:
+      lmcache-gitops render --namespace llm specs/engine.yaml specs/coordinator.yaml > objects.yaml
+      lmcache-gitops render --env prod
+    """
+    if bool(files) == bool(environment):
+        raise click.UsageError("give either FILE... or --env ENV")
+
+    def action() -> None:
+        if environment:
+            objects = api.render_environment(environment, project_file)
+        else:
+            objects = api.render_files(files, namespace)
+        click.echo(api.to_yaml(objects), nl=False)
+
+    _run(action)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@_namespace_option
+def validate(files: Sequence[str], namespace: str) -> None:
+    """Check the specs in FILE... with every rule `render` applies; print nothing when valid.
+
+    \b
+    Example (exit 0 when valid, 1 with one line per problem otherwise):
+      lmcache-gitops validate specs/
+      specs/engine.yaml:7: spec.l1.sizeGB: must be greater than 0
+    """
+
+    def action() -> None:
+        api.render_files(files, namespace)
+
+    _run(action)
 
 
 @cli.command(name="compile")
@@ -145,9 +158,31 @@ def compile_command(project_file: str, check: bool, output_format: str) -> None:
 
 
 @cli.command()
-@click.argument("kind", required=False, type=click.Choice(sorted(KINDS)))
+@click.argument("folder", default=".", type=click.Path(file_okay=False))
+def init(folder: str) -> None:
+    """Start a project in FOLDER (default: here), which must be empty: a project file with dev
+    and prod environments, an example spec, and the compiled tree.
+
+    \b
+    Then:
+      lmcache-gitops compile && git add -A && git commit -m "LMCache for dev and prod"
+    """
+
+    def action() -> None:
+        for path in scaffold(Path(folder)):
+            click.echo(f"  created  {path}")
+        report = api.compile_project(Path(folder) / PROJECT_FILE)
+        click.echo(report.text(), nl=False)
+        click.echo("Next: edit the specs or lmcache-gitops.yaml, run `lmcache-gitops compile`, commit, and point Argo CD or Flux at overlays/<env>.")
+
+    _run(action)
+
+
+@cli.command()
+@click.argument("kind", required=False, type=click.Choice([*sorted(KINDS), "project"]))
 def schema(kind: str | None) -> None:
-    """Print the JSON Schema of input documents (of one KIND, or of any kind).
+    """Print the JSON Schema of input documents (of one KIND, or of any kind), or with
+    `project`, of the project file.
 
     Point an editor at it for completion and checks as you type.
 
