@@ -1,0 +1,224 @@
+"""`compile`, `compile --check` and `init`: what is written, pruned, reported, and never touched."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import lmcache_gitops as lg
+from lmcache_gitops import treeio
+from lmcache_gitops.tree import HEADER
+
+from .conftest import ROOT
+from .specs import resource, write_project
+from .test_cli import run
+
+ENVIRONMENTS: dict[str, Any] = {
+    "dev": {"namespace": "dev", "overrides": {"cache": {"spec": {"l1": {"sizeGB": 5}}}}},
+    "prod": {"namespace": "prod"},
+}
+
+
+def _files(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): p.read_text() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    documents = [resource("LMCacheEngine", name="cache", namespace=None), resource("LMCacheCoordinator", name="coord", namespace=None)]
+    return write_project(tmp_path, documents, ENVIRONMENTS)
+
+
+def test_compile_writes_the_tree_then_reports_it_up_to_date(project: Path) -> None:
+    first = run("compile", cwd=project.parent)
+    assert first.returncode == 1, first.stderr
+    assert "  created  overlays/dev/patches/daemonset.cache.yaml" in first.stdout.splitlines()
+    assert "  created  bases/coord/deployment.coord.yaml" in first.stdout.splitlines()
+    tree = _files(project.parent / "overlays")
+    second = run("compile", cwd=project.parent)
+    assert (second.returncode, second.stdout) == (0, "lmcache-gitops: the tree is up to date\n")
+    assert _files(project.parent / "overlays") == tree
+    assert run("compile", "--check", cwd=project.parent).returncode == 0
+
+
+def test_every_file_carries_the_header_and_one_object(project: Path) -> None:
+    lg.compile_project(project)
+    for path in [*(project.parent / "bases").rglob("*.yaml"), *(project.parent / "overlays").rglob("*.yaml")]:
+        text = path.read_text()
+        assert text.startswith(HEADER), path
+        documents = list(yaml.safe_load_all(text))
+        assert len(documents) == 1, path
+        if path.name != "kustomization.yaml":
+            assert path.name == f"{documents[0]['kind'].lower()}.{documents[0]['metadata']['name']}.yaml"
+
+
+def test_kustomizations_use_current_fields_in_kustomize_order(project: Path) -> None:
+    lg.compile_project(project)
+    overlay = yaml.safe_load((project.parent / "overlays/dev/kustomization.yaml").read_text())
+    assert list(overlay) == ["apiVersion", "kind", "resources", "namespace", "patches"]
+    assert overlay["resources"] == ["../../bases/cache", "../../bases/coord"]
+    # The coordinator's objects hold no namespace in strings and dev overrides nothing of it: no patch.
+    assert overlay["patches"] == [{"path": "patches/configmap.cache-connection.yaml"}, {"path": "patches/daemonset.cache.yaml"}]
+    labelled = write_project(project.parent, [resource("LMCacheEngine", name="cache", namespace=None)], {"x": {"namespace": "x", "labels": {"team": "a"}, "annotations": {"o": "p"}}})
+    lg.compile_project(labelled)
+    overlay = yaml.safe_load((project.parent / "overlays/x/kustomization.yaml").read_text())
+    assert list(overlay) == ["apiVersion", "kind", "resources", "namespace", "labels", "commonAnnotations", "patches"]
+    assert overlay["labels"] == [{"pairs": {"team": "a"}}]  # includeSelectors stays false: selectors are immutable
+
+
+def test_check_names_each_stale_file_and_field_and_writes_nothing(project: Path) -> None:
+    lg.compile_project(project)
+    before = _files(project.parent)
+    text = project.read_text().replace("sizeGB: 5", "sizeGB: 7")
+    project.write_text(text)
+    result = run("compile", "--check", cwd=project.parent)
+    assert result.returncode == 1
+    assert "  changed  overlays/dev/patches/daemonset.cache.yaml" in result.stdout
+    assert '      spec.template.spec.containers[0].args[7]: "5.0" -> "7.0"' in result.stdout
+    assert result.stdout.endswith("Run `lmcache-gitops compile` to update it.\n")
+    assert _files(project.parent) == {**before, "lmcache-gitops.yaml": text}
+
+    report = json.loads(run("compile", "--check", "--format", "json", cwd=project.parent).stdout)
+    assert report["upToDate"] is False and report["written"] is False
+    [changed] = report["files"]
+    assert changed["path"] == "overlays/dev/patches/daemonset.cache.yaml" and changed["change"] == "changed"
+    assert {"path": "spec.template.spec.containers[0].args[7]", "old": "5.0", "new": "7.0"} in changed["fields"]
+
+
+def test_problems_come_as_json_too(project: Path) -> None:
+    project.write_text(project.read_text().replace("sizeGB: 5", "sizeGB: -5"))
+    result = run("compile", "--format", "json", cwd=project.parent)
+    assert result.returncode == 1
+    [problem] = json.loads(result.stdout)["problems"]
+    assert problem["file"] == "lmcache-gitops.yaml" and problem["path"] == "environments.dev.overrides.cache.spec.l1.sizeGB"
+    assert not (project.parent / "bases").exists()
+
+
+def test_prune_deletes_only_generated_files_and_emptied_folders(project: Path) -> None:
+    lg.compile_project(project)
+    mine = project.parent / "overlays/dev/patches/extra.yaml"
+    mine.write_text("# my own patch\n")
+    write_project(project.parent, [resource("LMCacheEngine", name="cache", namespace=None)], ENVIRONMENTS)
+    report = lg.compile_project(project)
+    deleted = sorted(c.path for c in report.changes if c.change == "deleted")
+    assert deleted == ["bases/coord/deployment.coord.yaml", "bases/coord/kustomization.yaml", "bases/coord/service.coord.yaml"]
+    assert not (project.parent / "bases/coord").exists()
+    assert mine.read_text() == "# my own patch\n"
+    assert lg.check_project(project).up_to_date
+
+
+def test_a_file_it_did_not_generate_is_never_overwritten(project: Path) -> None:
+    target = project.parent / "bases/cache/daemonset.cache.yaml"
+    target.parent.mkdir(parents=True)
+    target.write_text("kind: Mine\n")
+    result = run("compile", cwd=project.parent)
+    assert result.returncode == 1
+    assert "bases/cache/daemonset.cache.yaml:1: was not generated by lmcache-gitops and would be overwritten" in result.stderr
+    assert target.read_text() == "kind: Mine\n"
+    assert sorted(p.name for p in (project.parent / "bases").rglob("*")) == ["cache", "daemonset.cache.yaml"]
+
+
+def test_never_writes_through_a_link_out_of_the_output_folder(project: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    outside = tmp_path_factory.mktemp("outside")
+    (project.parent / "overlays").symlink_to(outside)
+    with pytest.raises(lg.InvalidInput, match="would be written outside"):
+        lg.compile_project(project)
+    assert list(outside.iterdir()) == []
+
+
+def test_a_compile_that_fails_while_writing_changes_nothing(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lg.compile_project(project)
+    before = _files(project.parent)
+    project.write_text(project.read_text().replace("sizeGB: 5", "sizeGB: 9").replace("namespace: prod", "namespace: prod2"))
+    calls = {"n": 0}
+    real_chmod = os.chmod
+
+    def failing_chmod(path: Any, mode: int) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:  # the third staged file: two are written already
+            raise OSError(28, "No space left on device")
+        real_chmod(path, mode)
+
+    monkeypatch.setattr(treeio.os, "chmod", failing_chmod)
+    with pytest.raises(OSError):
+        lg.compile_project(project)
+    after = _files(project.parent)
+    assert {k: v for k, v in after.items() if k != "lmcache-gitops.yaml"} == {k: v for k, v in before.items() if k != "lmcache-gitops.yaml"}
+    monkeypatch.undo()
+    assert len(lg.compile_project(project).changes) >= 3
+
+
+def test_leftover_temporary_files_are_removed(project: Path) -> None:
+    lg.compile_project(project)
+    stale = project.parent / "overlays/dev/.lmcache-gitops-abc.tmp"
+    stale.write_text("half")
+    project.write_text(project.read_text().replace("sizeGB: 5", "sizeGB: 6"))
+    lg.compile_project(project)
+    assert not stale.exists()
+
+
+def test_spec_names_cannot_lead_out_of_the_tree(tmp_path: Path) -> None:
+    bad = resource("LMCacheEngine", name="../../escape", namespace=None)
+    project = write_project(tmp_path / "p", [bad], {"dev": {"namespace": "dev"}})
+    result = run("compile", cwd=project.parent)
+    assert result.returncode == 1 and "metadata.name: must be a lowercase RFC 1123 subdomain" in result.stderr
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["lmcache-gitops.yaml", "p", "specs", "specs.yaml"]
+
+
+def test_render_env_gives_the_environment(project: Path) -> None:
+    result = run("render", "--env", "dev", cwd=project.parent)
+    assert result.returncode == 0, result.stderr
+    assert list(yaml.safe_load_all(result.stdout)) == lg.render_environment("dev", project)
+    assert all(o["metadata"]["namespace"] == "dev" for o in yaml.safe_load_all(result.stdout))
+
+
+def test_init_scaffolds_a_project_that_is_up_to_date(tmp_path: Path) -> None:
+    result = run("init", str(tmp_path / "new"))
+    assert result.returncode == 0, result.stderr
+    assert lg.check_project(tmp_path / "new" / "lmcache-gitops.yaml").up_to_date
+    assert {p.name for p in (tmp_path / "new" / "overlays").iterdir()} == {"dev", "prod"}
+    again = run("init", str(tmp_path / "new"))
+    assert again.returncode == 1 and "is not empty" in again.stderr
+
+
+def test_the_committed_example_tree_is_up_to_date() -> None:
+    report = lg.check_project(ROOT / "lmcache-gitops.yaml")
+    assert report.up_to_date, report.text()
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="pre-commit needs git")
+def test_pre_commit_hooks_fix_then_pass(tmp_path: Path) -> None:
+    """The real pre-commit runs the hooks of .pre-commit-hooks.yaml against a project repository."""
+    pytest.importorskip("pre_commit")
+    repo = tmp_path / "repo"
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"), "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@e"}
+
+    def sh(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True, check=False)
+
+    assert run("init", str(repo)).returncode == 0
+    assert sh("git", "init", "-q").returncode == 0
+    sh("git", "add", "-A")
+    assert sh("git", "commit", "-qm", "project").returncode == 0
+    (repo / "lmcache-gitops.yaml").write_text((repo / "lmcache-gitops.yaml").read_text().replace("sizeGB: 10", "sizeGB: 12"))
+    sh("git", "add", "-A")
+
+    def hook(hook_id: str) -> subprocess.CompletedProcess[str]:
+        return sh(sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), hook_id)
+
+    check = hook("lmcache-gitops-check")
+    assert check.returncode == 1 and "changed  overlays/dev/patches/daemonset.kv-cache.yaml" in check.stdout, check.stdout + check.stderr
+    fix = hook("lmcache-gitops-compile")
+    assert fix.returncode == 1 and "files were modified by this hook" in fix.stdout, fix.stdout + fix.stderr
+    sh("git", "add", "-A")
+    assert hook("lmcache-gitops-compile").returncode == 0
+    assert hook("lmcache-gitops-check").returncode == 0
