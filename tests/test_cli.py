@@ -120,12 +120,13 @@ def test_schema_per_kind_and_for_all() -> None:
     assert "io.k8s.api.core.v1.Toleration" in every["$defs"]
 
 
-def test_committed_schema_is_current() -> None:
+def test_committed_schemas_are_current() -> None:
     assert (ROOT / "lmcache.schema.json").read_text() == run("schema").stdout
+    assert (ROOT / "lmcache-gitops.schema.json").read_text() == run("schema", "project").stdout
 
 
 def test_help_has_an_example_for_every_command() -> None:
-    for command in ("render", "validate", "schema"):
+    for command in ("render", "validate", "schema", "compile", "init"):
         out = run(command, "--help")
         assert out.returncode == 0
         assert "lmcache-gitops" in out.stdout and "xample" in out.stdout, command
