@@ -84,7 +84,6 @@ class EnvironmentBuild:
 class ProjectBuild:
     """The whole project, compiled: bases (the specs as written) and every environment."""
 
-    settings: Project
     base: Produced
     environments: list[EnvironmentBuild]
 
@@ -111,6 +110,14 @@ def add_metadata(obj: dict[str, Any], labels: dict[str, str], annotations: dict[
             meta = template.setdefault("metadata", {})
             meta["annotations"] = {**meta.get("annotations", {}), **annotations}
     return out
+
+
+def _with_extra_metadata(env: Environment, resource: Resource, objects: Objects) -> tuple[Resource, Objects]:
+    """The resource's objects with the labels and annotations its override adds (patched, in the tree)."""
+    override = env.overrides.get(resource.name)
+    if override is None:
+        return resource, objects
+    return resource, [add_metadata(obj, override.labels or {}, override.annotations or {}) for obj in objects]
 
 
 def parse_project(document: Document) -> Project:
@@ -212,20 +219,7 @@ def build(project: Project, document: Document, resources: list[Resource]) -> Pr
             produced, found = [], [*found, *err.problems]
         # A problem of the spec itself shows in every environment too: report it once.
         problems += [p for p in found if (p.source, p.line, p.path) not in reported]
-        extra = env.overrides
-        produced = [
-            (
-                resource,
-                [
-                    add_metadata(obj, extra[resource.name].labels or {}, extra[resource.name].annotations or {})
-                    for obj in objects
-                ]
-                if resource.name in extra
-                else objects,
-            )
-            for resource, objects in produced
-        ]
-        environments.append(EnvironmentBuild(env_name, env, produced))
+        environments.append(EnvironmentBuild(env_name, env, [_with_extra_metadata(env, *pair) for pair in produced]))
     if problems:
         raise InvalidInput(problems)
-    return ProjectBuild(project, base, environments)
+    return ProjectBuild(base, environments)
