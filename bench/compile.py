@@ -11,7 +11,6 @@ tree's documents with yaml.CSafeDumper alone. Not a test: it prints figures and 
 from __future__ import annotations
 
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -126,7 +125,6 @@ def bench(size: int) -> dict[str, Any]:
             return time.perf_counter() - start
 
         dumper = median_of(floor)
-        shutil.rmtree(folder / "overlays")
     return {
         "specs": size,
         "files": len(tree),
