@@ -136,7 +136,7 @@ def test_internal_error_exits_3(tmp_path: Path) -> None:
     # A bug is simulated by breaking the renderer; the contract is exit 3 and no traceback.
     code = (
         "import sys, lmcache_gitops.fleet as f\n"
-        "f.render = lambda resources: 1 / 0\n"
+        "f.build = lambda *args, **kwargs: 1 / 0\n"
         "from lmcache_gitops.cli import main\n"
         "sys.exit(main(['render', 'e.yaml']))\n"
     )

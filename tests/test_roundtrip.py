@@ -27,8 +27,9 @@ def assert_round_trip(project: Path) -> lg.LoadedProject:
     for env in loaded.build.environments:
         built = kustomize_build(loaded.output / "overlays" / env.name)
         assert built == env.objects(), f"overlays/{env.name} builds to other objects than render gives"
-    base = lg.render_objects(resource for resource, _ in loaded.build.base)
-    assert kustomize_build(loaded.output / "bases") == base
+    base = loaded.build.base
+    inputs = lg.Inputs([resource for resource, _ in base.produced], [manifest for manifest, _ in base.workloads])
+    assert kustomize_build(loaded.output / "bases") == lg.render_objects(inputs)
     return loaded
 
 

@@ -19,7 +19,7 @@ from .api import (
     compile_project,
     json_schema,
     load_project,
-    load_specs,
+    load_inputs,
     project_json_schema,
     read_sources,
     render,
@@ -31,7 +31,7 @@ from .api import (
 )
 from .drift import FieldChange, Report
 from .errors import InvalidInput, Problem
-from .loading import Resource, Source
+from .loading import Inputs, Manifest, Resource, Source
 from .treeio import FileChange
 
 __version__ = "0.1.0"
@@ -40,8 +40,10 @@ __all__ = [
     "DEFAULT_NAMESPACE",
     "FieldChange",
     "FileChange",
+    "Inputs",
     "InvalidInput",
     "LoadedProject",
+    "Manifest",
     "Problem",
     "Report",
     "Resource",
@@ -51,7 +53,7 @@ __all__ = [
     "compile_project",
     "json_schema",
     "load_project",
-    "load_specs",
+    "load_inputs",
     "project_json_schema",
     "read_sources",
     "render",

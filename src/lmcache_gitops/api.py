@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from . import fleet, loading, project, tree, treeio, yamlio
 from .drift import Report
 from .errors import InvalidInput, Problem
-from .loading import Resource, Source
+from .loading import Inputs, Source
 from .models.project import PROJECT_FILE
+
+Warn = Callable[[Problem], None]
 
 DEFAULT_NAMESPACE = "default"
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -44,47 +46,58 @@ def read_sources(paths: Iterable[str | Path]) -> list[Source]:
     return sources
 
 
-def load_specs(sources: Iterable[Source], namespace: str = DEFAULT_NAMESPACE) -> list[Resource]:
-    """Parse and validate every document; resources without a namespace go to ``namespace``.
+def load_inputs(sources: Iterable[Source], namespace: str = DEFAULT_NAMESPACE) -> Inputs:
+    """Parse and validate every document: the custom resources, and the user's own objects (any
+    other apiVersion). Those without a namespace go to ``namespace``.
 
     Raises InvalidInput listing every problem of every document.
     """
-    resources, problems = loading.load(sources, namespace)
+    inputs, problems = loading.load(sources, namespace)
     if problems:
         raise InvalidInput(problems)
-    return resources
+    return inputs
 
 
-def render_objects(resources: Iterable[Resource]) -> list[dict[str, Any]]:
-    """Every Kubernetes object the operator would create for ``resources``, in a fixed order.
+def render_objects(inputs: Inputs, *, allow_skip: bool = False, warn: Warn | None = None) -> list[dict[str, Any]]:
+    """Every object to deploy for ``inputs``, in `kustomize build` order: what the operator would
+    create for the resources, and the user's objects, with the workloads that opt in wired as its
+    webhooks would wire their pods.
 
-    Checks across resources (duplicates, coordinator references, generated names) happen here;
-    raises InvalidInput when any fails.
+    Checks across inputs (duplicates, references, generated names, webhook skips) happen here;
+    raises InvalidInput when any fails. With ``allow_skip``, a workload the webhook would skip is
+    deployed unwired with its skip-reason annotation, and ``warn`` receives the warning.
     """
-    return fleet.render(resources)
+    compiled = fleet.build(inputs, allow_skip=allow_skip)
+    for warning in compiled.warnings:
+        if warn is not None:
+            warn(warning)
+    return compiled.objects()
 
 
-def render(sources: Iterable[Source], namespace: str = DEFAULT_NAMESPACE) -> list[dict[str, Any]]:
-    """``load_specs`` then ``render_objects``."""
-    return render_objects(load_specs(sources, namespace))
+def render(sources: Iterable[Source], namespace: str = DEFAULT_NAMESPACE, *, allow_skip: bool = False, warn: Warn | None = None) -> list[dict[str, Any]]:
+    """``load_inputs`` then ``render_objects``."""
+    return render_objects(load_inputs(sources, namespace), allow_skip=allow_skip, warn=warn)
 
 
-def render_files(paths: Iterable[str | Path], namespace: str = DEFAULT_NAMESPACE) -> list[dict[str, Any]]:
+def render_files(
+    paths: Iterable[str | Path], namespace: str = DEFAULT_NAMESPACE, *, allow_skip: bool = False, warn: Warn | None = None
+) -> list[dict[str, Any]]:
     """``render`` for files and folders; unreadable files are reported with all other problems."""
     sources, unreadable = _read(paths)
-    resources, problems = loading.load(sources, namespace)
+    inputs, problems = loading.load(sources, namespace)
     if unreadable or problems:
         raise InvalidInput([*unreadable, *problems])
-    return render_objects(resources)
+    return render_objects(inputs, allow_skip=allow_skip, warn=warn)
 
 
-def validate(sources: Iterable[Source], namespace: str = DEFAULT_NAMESPACE) -> list[Problem]:
-    """Every problem in ``sources`` (an empty list when they compile)."""
+def validate(sources: Iterable[Source], namespace: str = DEFAULT_NAMESPACE, *, allow_skip: bool = False) -> list[Problem]:
+    """Every problem in ``sources``, warnings last (an empty list when they compile cleanly)."""
+    warnings: list[Problem] = []
     try:
-        render(sources, namespace)
+        render(sources, namespace, allow_skip=allow_skip, warn=warnings.append)
     except InvalidInput as err:
         return list(err.problems)
-    return []
+    return warnings
 
 
 def to_yaml(objects: Iterable[dict[str, Any]]) -> str:
@@ -104,21 +117,24 @@ class LoadedProject:
         return tree.build_tree(self.build)
 
 
-def _spec_files(settings: project.Project, document: yamlio.Document, root: Path) -> tuple[list[Path], list[Problem]]:
+def _input_files(settings: project.Project, document: yamlio.Document, root: Path) -> tuple[list[Path], list[Problem]]:
+    """The files the `specs` and `workloads` globs match, each once, in a fixed order."""
     files: dict[Path, None] = {}
     problems = []
-    for index, pattern in enumerate(settings.specs):
-        found = sorted(p for p in root.glob(pattern) if p.is_file())
-        if not found:
-            problems.append(document.problem(("specs", index), f"matches no file in {root}"))
-        files.update(dict.fromkeys(found))
+    for field in ("specs", "workloads"):
+        for index, pattern in enumerate(getattr(settings, field)):
+            found = sorted(p for p in root.glob(pattern) if p.is_file())
+            if not found:
+                problems.append(document.problem((field, index), f"matches no file in {root}"))
+            files.update(dict.fromkeys(found))
     return list(files), problems
 
 
-def load_project(path: str | Path = PROJECT_FILE) -> LoadedProject:
-    """Read and compile a project: its file, the specs its globs match, every environment.
+def load_project(path: str | Path = PROJECT_FILE, *, allow_skip: bool = False) -> LoadedProject:
+    """Read and compile a project: its file, the specs and manifests its globs match, every
+    environment. ``allow_skip`` as in ``render_objects``; the warnings are in ``build.warnings``.
 
-    Raises InvalidInput listing every problem of the project file, the specs and the environments.
+    Raises InvalidInput listing every problem of the project file, the inputs and the environments.
     """
     file = Path(path)
     sources, problems = _read([file])
@@ -132,42 +148,49 @@ def load_project(path: str | Path = PROJECT_FILE) -> LoadedProject:
     document = documents[0]
     settings = project.parse_project(document)
     root = file.parent
-    spec_files, problems = _spec_files(settings, document, root)
-    # A glob wide enough to match the tree itself must not read it back as specs.
-    sources, unreadable = _read(spec_files)
+    input_files, problems = _input_files(settings, document, root)
+    # A glob wide enough to match the tree itself must not read it back as input.
+    sources, unreadable = _read(input_files)
     sources = [s for s in sources if not s.text.startswith(tree.HEADER)]
-    resources, found = loading.load(sources, settings.namespace)
+    inputs, found = loading.load(sources, settings.namespace)
     if problems or unreadable or found:
         raise InvalidInput([*problems, *unreadable, *found])
-    return LoadedProject(file, root / settings.output, project.build(settings, document, resources))
+    return LoadedProject(file, root / settings.output, project.build(settings, document, inputs, allow_skip=allow_skip))
 
 
-def render_environment(environment: str, path: str | Path = PROJECT_FILE) -> list[dict[str, Any]]:
+def render_environment(
+    environment: str, path: str | Path = PROJECT_FILE, *, allow_skip: bool = False, warn: Warn | None = None
+) -> list[dict[str, Any]]:
     """Every object ``environment`` of the project deploys: what `kustomize build overlays/<env>` gives."""
-    loaded = load_project(path)
+    loaded = load_project(path, allow_skip=allow_skip)
     try:
-        return loaded.build.environment(environment).objects()
+        objects = loaded.build.environment(environment).objects()
     except KeyError as err:
         raise InvalidInput([Problem(str(loaded.file), 1, "environments", err.args[0])]) from None
+    for warning in loaded.build.warnings:
+        if warn is not None:
+            warn(warning)
+    return objects
 
 
-def _report(path: str | Path, write: bool) -> Report:
-    loaded = load_project(path)
+def _report(path: str | Path, write: bool, allow_skip: bool) -> Report:
+    loaded = load_project(path, allow_skip=allow_skip)
     changes = treeio.plan(loaded.tree(), loaded.output)
     if write:
         treeio.apply(changes, loaded.output)
-    return Report(changes, written=write and bool(changes), output=str(loaded.output))
+    return Report(changes, written=write and bool(changes), output=str(loaded.output), warnings=loaded.build.warnings)
 
 
-def compile_project(path: str | Path = PROJECT_FILE) -> Report:
+def compile_project(path: str | Path = PROJECT_FILE, *, allow_skip: bool = False) -> Report:
     """Write the project's tree, pruning the generated files it no longer has; the report lists
-    every file created, changed or deleted (none when the tree was up to date)."""
-    return _report(path, write=True)
+    every file created, changed or deleted (none when the tree was up to date), and the allowed
+    webhook skips as warnings."""
+    return _report(path, write=True, allow_skip=allow_skip)
 
 
-def check_project(path: str | Path = PROJECT_FILE) -> Report:
+def check_project(path: str | Path = PROJECT_FILE, *, allow_skip: bool = False) -> Report:
     """Compare the project's tree with the files on disk, writing nothing."""
-    return _report(path, write=False)
+    return _report(path, write=False, allow_skip=allow_skip)
 
 
 def json_schema(kind: str | None = None) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 import click
 
 from . import __version__, api
-from .errors import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, InvalidInput
+from .errors import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, InvalidInput, Problem
 from .models import KINDS
 from .models.project import PROJECT_FILE
 from .scaffold import scaffold
@@ -50,6 +50,19 @@ def _namespace_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
+def _allow_skip_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--allow-skip",
+        is_flag=True,
+        help="Deploy the workloads the webhook would skip unwired, with its skip-reason annotation "
+        "and a warning, instead of failing (one workload: the annotation lmcache-gitops/allow-skip: \"true\").",
+    )(func)
+
+
+def _warn(problem: Problem) -> None:
+    click.echo(str(problem), err=True)
+
+
 def _project_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--project",
@@ -75,8 +88,11 @@ def cli() -> None:
 @_namespace_option
 @click.option("--env", "-e", "environment", help="Render this environment of the project instead of FILE...")
 @_project_option
-def render(files: Sequence[str], namespace: str, environment: str | None, project_file: str) -> None:
-    """Print every object the specs in FILE... generate, as multi-document YAML.
+@_allow_skip_option
+def render(files: Sequence[str], namespace: str, environment: str | None, project_file: str, allow_skip: bool) -> None:
+    """Print every object the specs in FILE... generate, as multi-document YAML, with your own
+    objects in FILE... (any other apiVersion): workloads that opt in to injection are wired to
+    their engine as the operator's webhooks would wire their pods.
 
     A FILE may be a folder: every .yaml/.yml file below it is read. With --env, print what one
     environment of the project deploys: exactly what `kustomize build overlays/<env>` gives.
@@ -86,7 +102,7 @@ def render(files: Sequence[str], namespace: str, environment: str | None, projec
 
     \b
     Examples:
-      lmcache-gitops render --namespace llm specs/engine.yaml specs/coordinator.yaml > objects.yaml
+      lmcache-gitops render --namespace llm specs/engine.yaml workloads/vllm.yaml > objects.yaml
       lmcache-gitops render --env prod
     """
     if bool(files) == bool(environment):
@@ -94,9 +110,9 @@ def render(files: Sequence[str], namespace: str, environment: str | None, projec
 
     def action() -> None:
         if environment:
-            objects = api.render_environment(environment, project_file)
+            objects = api.render_environment(environment, project_file, allow_skip=allow_skip, warn=_warn)
         else:
-            objects = api.render_files(files, namespace)
+            objects = api.render_files(files, namespace, allow_skip=allow_skip, warn=_warn)
         click.echo(api.to_yaml(objects), nl=False)
 
     _run(action)
@@ -105,8 +121,10 @@ def render(files: Sequence[str], namespace: str, environment: str | None, projec
 @cli.command()
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
 @_namespace_option
-def validate(files: Sequence[str], namespace: str) -> None:
-    """Check the specs in FILE... with every rule `render` applies; print nothing when valid.
+@_allow_skip_option
+def validate(files: Sequence[str], namespace: str, allow_skip: bool) -> None:
+    """Check the specs and workloads in FILE... with every rule `render` applies; print nothing
+    when valid.
 
     \b
     Example (exit 0 when valid, 1 with one line per problem otherwise):
@@ -115,7 +133,7 @@ def validate(files: Sequence[str], namespace: str) -> None:
     """
 
     def action() -> None:
-        api.render_files(files, namespace)
+        api.render_files(files, namespace, allow_skip=allow_skip, warn=_warn)
 
     _run(action)
 
@@ -131,7 +149,8 @@ def validate(files: Sequence[str], namespace: str) -> None:
     show_default=True,
     help="json: one JSON document on stdout (the changes, or the problems), for scripts.",
 )
-def compile_command(project_file: str, check: bool, output_format: str) -> None:
+@_allow_skip_option
+def compile_command(project_file: str, check: bool, output_format: str, allow_skip: bool) -> None:
     """Compile the project into its Kustomize tree: bases/ and overlays/<env>/.
 
     Writes the files that changed and deletes the generated files the project no longer has (never
@@ -146,7 +165,10 @@ def compile_command(project_file: str, check: bool, output_format: str) -> None:
     """
 
     def action() -> None:
-        report = api.check_project(project_file) if check else api.compile_project(project_file)
+        run = api.check_project if check else api.compile_project
+        report = run(project_file, allow_skip=allow_skip)
+        for warning in report.warnings:
+            _warn(warning)
         if output_format == "json":
             click.echo(json.dumps(report.to_json(), indent=2, sort_keys=True))
         else:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from .errors import FieldPath, format_path
+from .errors import FieldPath, Problem, format_path
 from .treeio import FileChange
 from .yamlio import load_documents
 
@@ -71,6 +71,7 @@ class Report:
     changes: list[FileChange]
     written: bool
     output: str  # the output folder as the user names it, to print paths they can open
+    warnings: list[Problem] = field(default_factory=list)  # the webhook skips that were allowed
 
     @property
     def up_to_date(self) -> bool:
@@ -86,9 +87,14 @@ class Report:
             if change.change == "changed":
                 fields = field_changes(change)
                 if fields is not None:
-                    entry["fields"] = [field.to_json() for field in fields]
+                    entry["fields"] = [item.to_json() for item in fields]
             files.append(entry)
-        return {"upToDate": self.up_to_date, "written": self.written, "files": files}
+        return {
+            "upToDate": self.up_to_date,
+            "written": self.written,
+            "files": files,
+            "warnings": [warning.to_json() for warning in self.warnings],
+        }
 
     def text(self) -> str:
         if self.up_to_date:
@@ -100,7 +106,7 @@ class Report:
             lines.append(f"  {change.change:<8} {self._path(change)}")
             if change.change == "changed" and not self.written:
                 fields = field_changes(change)
-                lines += [f"      {field}" for field in fields] if fields is not None else ["      (not a readable object)"]
+                lines += [f"      {item}" for item in fields] if fields is not None else ["      (not a readable object)"]
         if not self.written:
             lines.append("Run `lmcache-gitops compile` to update it.")
         return "\n".join(lines) + "\n"

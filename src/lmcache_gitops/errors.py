@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable
 
 EXIT_OK = 0
@@ -28,18 +28,23 @@ def format_path(path: FieldPath) -> str:
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One thing wrong with the input, where it is and which rule it breaks."""
+    """One thing wrong with the input, where it is and which rule it breaks. A warning (an allowed
+    webhook skip) does not stop the compile."""
 
     source: str
     line: int
     path: str
     message: str
+    severity: str = "error"
+
+    def warning(self) -> Problem:
+        return replace(self, severity="warning")
 
     def to_json(self) -> dict[str, str | int]:
-        return {"file": self.source, "line": self.line, "path": self.path, "message": self.message}
+        return {"file": self.source, "line": self.line, "path": self.path, "message": self.message, "severity": self.severity}
 
     def __str__(self) -> str:
-        where = f"{self.source}:{self.line}: "
+        where = f"{self.source}:{self.line}: " + ("warning: " if self.severity == "warning" else "")
         return where + (f"{self.path}: {self.message}" if self.path else self.message)
 
 

@@ -117,9 +117,9 @@ class Kube:
         self.many = many
 
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> cs.CoreSchema:
-        return cs.no_info_plain_validator_function(self._validate)
+        return cs.no_info_plain_validator_function(self.validate)
 
-    def _validate(self, value: Any) -> Any:
+    def validate(self, value: Any) -> Any:
         return validator(self.ref, self.many).validate_python(value)
 
     def __get_pydantic_json_schema__(self, schema: cs.CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Iterable, TypeVar
+from typing import Any, Iterable, Iterator, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from . import checks, objects
 from .errors import FieldPath, Problem
+from .kube import Kube
 from .models import API_VERSION, KINDS, AnyResource
 from .yamlio import Document, load_documents
 
@@ -46,6 +48,42 @@ class Resource:
 
     def problem(self, path: FieldPath, message: str) -> Problem:
         return self.document.problem(path, message)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """An object of the user's own (a vLLM Deployment, its Service, ...): passed through, and wired
+    to its engine when its pod template opts in. ``data`` has its namespace filled in."""
+
+    data: dict[str, Any]
+    document: Document
+
+    @property
+    def kind(self) -> str:
+        return self.data["kind"]
+
+    @property
+    def name(self) -> str:
+        return self.data["metadata"]["name"]
+
+    @property
+    def namespace(self) -> str:
+        return self.data["metadata"]["namespace"]
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (objects.group(self.data["apiVersion"]), self.kind, self.namespace, self.name)
+
+    def problem(self, path: FieldPath, message: str) -> Problem:
+        return self.document.problem(path, message)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything read from the input files: the custom resources and the user's own objects."""
+
+    resources: list[Resource]
+    manifests: list[Manifest]
 
 
 _TYPE_NAMES = {
@@ -118,6 +156,15 @@ def validate_as(model_cls: type[M], document: Document, data: Any) -> tuple[M | 
         return None, [document.problem(_error_path(e["loc"]), _message(e)) for e in err.errors()]
 
 
+def kube_problems(document: Document, path: FieldPath, type_name: str, value: Any) -> list[Problem]:
+    """Every problem of ``value`` (at ``path`` in ``document``) as the Kubernetes type ``type_name``."""
+    try:
+        Kube(type_name).validate(value)
+    except ValidationError as err:
+        return [document.problem((*path, *_error_path(e["loc"])), _message(e)) for e in err.errors()]
+    return []
+
+
 def parse(document: Document, default_namespace: str) -> tuple[Resource | None, list[Problem]]:
     """Validate one document as one of the custom resources."""
     data = document.data
@@ -151,16 +198,68 @@ def parse(document: Document, default_namespace: str) -> tuple[Resource | None, 
     return Resource(model, namespace, document), []  # type: ignore[arg-type]
 
 
-def load(sources: Iterable[Source], default_namespace: str) -> tuple[list[Resource], list[Problem]]:
-    """Every resource of every source, or the problems found on the way (all of them)."""
-    resources: list[Resource] = []
+def _manifest_findings(data: dict[str, Any]) -> Iterator[checks.Finding]:
+    kind, metadata = data.get("kind"), data.get("metadata")
+    if not isinstance(kind, str) or not kind:
+        yield ("kind",), "Required value"
+    elif kind in ("Kustomization", "Component"):
+        yield ("kind",), "a kustomization is not a Kubernetes object: list the files it names instead"
+    elif kind in objects.CLUSTER_SCOPED:
+        yield ("kind",), f"{kind} is cluster-scoped: an environment moves every object into its namespace, so keep it out of the inputs"
+    elif kind == "Secret" and data["apiVersion"] == "v1":
+        yield ("kind",), "lmcache-gitops never writes secret material into the tree: create the Secret out of band (or as a sealed or external secret)"
+    if not isinstance(metadata, dict):
+        yield ("metadata",), "Required value" if metadata is None else f"must be a mapping, got {_describe(metadata)}"
+        return
+    name, namespace = metadata.get("name"), metadata.get("namespace")
+    if not isinstance(name, str) or not name:
+        yield ("metadata", "name"), "Required value" if name is None else f"must be a non-empty string, got {_describe(name)}"
+    elif reason := checks.dns1123_subdomain(name):
+        yield ("metadata", "name"), reason
+    if namespace is not None and not isinstance(namespace, str):
+        yield ("metadata", "namespace"), f"must be a string, got {_describe(namespace)}"
+    elif namespace and (reason := checks.dns1123_label(namespace)):
+        yield ("metadata", "namespace"), reason
+    for field, check in (("labels", checks.labels), ("annotations", checks.annotations)):
+        value = metadata.get(field)
+        if value is not None and not (isinstance(value, dict) and all(isinstance(v, str) for v in value.values())):
+            yield ("metadata", field), "must be a mapping of strings"
+        elif value:
+            yield from check(("metadata", field), value)
+
+
+def parse_manifest(document: Document, default_namespace: str) -> tuple[Manifest | None, list[Problem]]:
+    """Check one object of the user's own: a namespaced object with a valid name."""
+    data = document.data
+    problems = [document.problem(path, message) for path, message in _manifest_findings(data)]
+    if problems:
+        return None, problems
+    metadata = data["metadata"]
+    return Manifest({**data, "metadata": {**metadata, "namespace": metadata.get("namespace") or default_namespace}}, document), []
+
+
+def _is_manifest(data: Any) -> bool:
+    """A document of the user's own: any apiVersion but the operator's (whose documents, like ones
+    without an apiVersion, are checked as custom resources)."""
+    api_version = data.get("apiVersion") if isinstance(data, dict) else None
+    return isinstance(api_version, str) and objects.group(api_version) != objects.group(API_VERSION) and data.get("kind") not in KINDS
+
+
+def load(sources: Iterable[Source], default_namespace: str) -> tuple[Inputs, list[Problem]]:
+    """Every resource and object of every source, and the problems found on the way (all of them)."""
+    inputs = Inputs([], [])
     problems: list[Problem] = []
     for source in sources:
         documents, found = load_documents(source.text, source.name)
         problems.extend(found)
         for document in documents:
-            resource, found = parse(document, default_namespace)
+            if _is_manifest(document.data):
+                manifest, found = parse_manifest(document, default_namespace)
+                if manifest is not None:
+                    inputs.manifests.append(manifest)
+            else:
+                resource, found = parse(document, default_namespace)
+                if resource is not None:
+                    inputs.resources.append(resource)
             problems.extend(found)
-            if resource is not None:
-                resources.append(resource)
-    return resources, problems
+    return inputs, problems

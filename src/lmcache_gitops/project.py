@@ -9,13 +9,15 @@ from typing import Any, Iterable, Iterator
 
 from . import checks, fleet
 from .errors import FieldPath, InvalidInput, Problem
-from .loading import Resource, parse, validate_as
+from .loading import Inputs, Manifest, Resource, parse, validate_as
 from .models.project import Environment, Project
 from .naming import selector_labels
+from .objects import annotated_metadata, in_namespace
 from .yamlio import Document
 
 Objects = list[dict[str, Any]]
-Produced = list[tuple[Resource, Objects]]
+Produced = fleet.Produced
+Workloads = list[tuple[Manifest, dict[str, Any]]]
 
 _RESERVED_LABELS = frozenset(selector_labels("", ""))  # the keys Services and ServiceMonitors select on
 
@@ -65,27 +67,30 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 @dataclass(frozen=True)
 class EnvironmentBuild:
-    """One environment, compiled: its settings and each deployed resource with its objects
-    (with the resource's extra labels and annotations, before the environment's own)."""
+    """One environment, compiled: its settings, each deployed resource with its objects (with the
+    resource's extra labels and annotations, before the environment's own), and each of the
+    user's manifests with the object it deploys there."""
 
     name: str
     settings: Environment
     produced: Produced
+    workloads: Workloads
 
     def objects(self) -> Objects:
         """Everything the environment deploys, exactly as `kustomize build overlays/<name>` gives it."""
         labels, annotations = self.settings.labels or {}, self.settings.annotations or {}
-        return fleet.sort_objects(
-            add_metadata(obj, labels, annotations) for _, objects in self.produced for obj in objects
-        )
+        deployed = [*(obj for _, objects in self.produced for obj in objects), *(obj for _, obj in self.workloads)]
+        return fleet.sort_objects(add_metadata(obj, labels, annotations) for obj in deployed)
 
 
 @dataclass(frozen=True)
 class ProjectBuild:
-    """The whole project, compiled: bases (the specs as written) and every environment."""
+    """The whole project, compiled: the bases (the specs as written, the manifests wired in the
+    base namespace), every environment, and the webhook skips that were allowed."""
 
-    base: Produced
+    base: fleet.Fleet  # its objects are what `kustomize build bases` gives
     environments: list[EnvironmentBuild]
+    warnings: list[Problem]
 
     def environment(self, name: str) -> EnvironmentBuild:
         for env in self.environments:
@@ -97,18 +102,20 @@ class ProjectBuild:
 
 def add_metadata(obj: dict[str, Any], labels: dict[str, str], annotations: dict[str, str]) -> dict[str, Any]:
     """``obj`` with extra labels on its metadata and extra annotations on its metadata and pod
-    template, as kustomize's `labels` (includeSelectors false) and `commonAnnotations` add them."""
+    templates, as kustomize's `labels` (includeSelectors false) and `commonAnnotations` add them."""
     if not labels and not annotations:
         return obj
     out = copy.deepcopy(obj)
     if labels:
-        out["metadata"]["labels"] = {**out["metadata"].get("labels", {}), **labels}
+        out["metadata"]["labels"] = {**(out["metadata"].get("labels") or {}), **labels}
     if annotations:
-        out["metadata"]["annotations"] = {**out["metadata"].get("annotations", {}), **annotations}
-        template = out.get("spec", {}).get("template")
-        if template is not None:
-            meta = template.setdefault("metadata", {})
-            meta["annotations"] = {**meta.get("annotations", {}), **annotations}
+        for path in annotated_metadata(out):
+            node = out
+            for part in path:  # created where missing, as kustomize's fieldspecs (create: true) do
+                if not isinstance(node.get(part), dict):
+                    node[part] = {}
+                node = node[part]
+            node["annotations"] = {**(node.get("annotations") or {}), **annotations}
     return out
 
 
@@ -202,24 +209,31 @@ def _environment_resources(
     return out, problems
 
 
-def build(project: Project, document: Document, resources: list[Resource]) -> ProjectBuild:
-    """Compile the bases and every environment; raises InvalidInput with every problem of all of them."""
-    problems = [*_names_problems(resources), *_setting_problems(project, document, {r.name for r in resources})]
+def _compile(inputs: Inputs, allow_skip: bool, environment: str | None = None) -> tuple[fleet.Fleet, list[Problem]]:
     try:
-        base = fleet.produce(resources)
+        return fleet.build(inputs, allow_skip=allow_skip, environment=environment), []
     except InvalidInput as err:
-        base, problems = [], [*problems, *err.problems]
-    reported = {(p.source, p.line, p.path) for p in problems}
+        return fleet.Fleet([], [], []), list(err.problems)
+
+
+def build(project: Project, document: Document, inputs: Inputs, *, allow_skip: bool = False) -> ProjectBuild:
+    """Compile the bases and every environment; raises InvalidInput with every problem of all of them."""
+    resources = inputs.resources
+    problems = [*_names_problems(resources), *_setting_problems(project, document, {r.name for r in resources})]
+    base, found = _compile(inputs, allow_skip)
+    problems += found
+    warnings = list(base.warnings)
     environments = []
     for env_name, env in sorted(project.environments.items()):
         env_resources, found = _environment_resources(env_name, env, resources, document)
-        try:
-            produced = fleet.produce(env_resources)
-        except InvalidInput as err:
-            produced, found = [], [*found, *err.problems]
-        # A problem of the spec itself shows in every environment too: report it once.
-        problems += [p for p in found if (p.source, p.line, p.path) not in reported]
-        environments.append(EnvironmentBuild(env_name, env, [_with_extra_metadata(env, *pair) for pair in produced]))
+        moved = [Manifest(in_namespace(m.data, env.namespace), m.document) for m in inputs.manifests]
+        compiled, more = _compile(Inputs(env_resources, moved), allow_skip, env_name)
+        # A problem (or an allowed skip) of the input itself shows in every environment too: report it once.
+        for known, new in ((problems, [*found, *more]), (warnings, compiled.warnings)):
+            seen = {(p.source, p.line, p.path) for p in known}
+            known += [p for p in new if (p.source, p.line, p.path) not in seen]
+        produced = [_with_extra_metadata(env, *pair) for pair in compiled.produced]
+        environments.append(EnvironmentBuild(env_name, env, produced, compiled.workloads))
     if problems:
         raise InvalidInput(problems)
-    return ProjectBuild(base, environments)
+    return ProjectBuild(base, environments, sorted(warnings))

@@ -13,11 +13,10 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import FieldPath, format_path
+from .objects import POD_TEMPLATES
 
 _SAME: Any = object()  # "no difference": distinct from every value, None included (null deletes)
 
-_WORKLOADS = frozenset({"DaemonSet", "Deployment"})
-_POD = ("spec", "template", "spec")
 Key = tuple[str, ...]  # the fields that identify an item (x-kubernetes-list-map-keys)
 _NAME: Key = ("name",)
 _POD_LISTS = {"containers": _NAME, "initContainers": _NAME, "volumes": _NAME, "imagePullSecrets": _NAME}
@@ -36,8 +35,9 @@ class Unpatchable(Exception):
 
 def _merge_key(kind: str, path: FieldPath) -> Key | None:
     """The fields kustomize merges the list at ``path`` on (``path`` leaves out list indices)."""
-    if kind in _WORKLOADS and path[:3] == _POD:
-        rest = path[3:]
+    pod = (*POD_TEMPLATES[kind], "spec") if kind in POD_TEMPLATES else None
+    if pod is not None and path[: len(pod)] == pod:
+        rest = path[len(pod) :]
         if len(rest) == 1:
             return _POD_LISTS.get(str(rest[0]))
         if len(rest) == 2 and rest[0] in ("containers", "initContainers"):

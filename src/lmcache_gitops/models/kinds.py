@@ -96,7 +96,9 @@ def _no_pythonpath(env: dict[str, Any]) -> dict[str, Any]:
 
 
 class PayloadImageSpec(ImageSpec):
-    repository: Annotated[str, non_empty()] = "lmcache/vllm-openai"
+    # Empty is reported after parsing (fleet), so that the workloads wired to the engine are
+    # reported too, with the webhook's payload-image-unset.
+    repository: str = Field("lmcache/vllm-openai", json_schema_extra={"minLength": 1})
     """Set it: the engine image that the CRD default fills in is not a valid payload."""
 
 

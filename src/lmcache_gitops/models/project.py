@@ -58,6 +58,10 @@ class Project(Model):
         default_factory=lambda: ["specs/**/*.yaml"]
     )
     """Glob patterns of the spec files, relative to the project file (`**` matches any folders)."""
+    workloads: list[RelativePath] = Field(default_factory=list)
+    """Glob patterns of your own manifest files (vLLM Deployments, their Services, ...). They are
+    deployed with every environment, and the workloads that opt in to the operator's injection
+    labels and annotations are wired to their engine."""
     output: RelativePath = "."
     """The folder that receives `bases/` and `overlays/`, relative to the project file."""
     namespace: Annotated[str, non_empty()] = "default"
