@@ -57,3 +57,17 @@ def write_project(folder: Path, documents: list[dict[str, Any]], environments: d
     project = folder / "lmcache-gitops.yaml"
     project.write_text(yamlio.dump_all([{**settings, "environments": environments}]))
     return project
+
+
+def workload_object(kind: str, name: str, template: dict[str, Any]) -> dict[str, Any]:
+    """A workload of ``kind`` (Deployment, StatefulSet, Job, CronJob or Pod) around a pod template."""
+    if kind == "Pod":
+        return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, **template["metadata"]}, "spec": template["spec"]}
+    api = "batch/v1" if kind in ("Job", "CronJob") else "apps/v1"
+    if kind == "Job":
+        spec: dict[str, Any] = {"template": template}
+    elif kind == "CronJob":
+        spec = {"schedule": "0 * * * *", "jobTemplate": {"spec": {"template": template}}}
+    else:
+        spec = {"selector": {"matchLabels": template["metadata"]["labels"]}, "template": template}
+    return {"apiVersion": api, "kind": kind, "metadata": {"name": name}, "spec": spec}

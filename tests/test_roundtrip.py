@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import lmcache_gitops as lg
 
 from .conftest import FIXTURES, ROOT, kustomize_build, load_all
-from .specs import API, resource, write_project
+from .specs import API, resource, workload_object, write_project
 
 FIXTURE_SPECS = sorted(p for p in (FIXTURES / "render").glob("*.yaml") if not p.name.endswith(".expected.yaml"))
 
@@ -123,6 +123,33 @@ def _with_mounts(draw: st.DrawFn, fields: dict[str, Any]) -> dict[str, Any]:
 
 
 @st.composite
+def _workload(draw: st.DrawFn, engine: dict[str, Any], index: int) -> dict[str, Any]:
+    """A workload wired to ``engine``: any kind, a sidecar or not, its own args, env and volumes;
+    sometimes one the webhook skips (a command), allowed by annotation."""
+    hook = "cacheblend" if engine["kind"] == "CacheBlendEngine" else "lmcache"
+    annotations = {f"lmcache.ai/{hook}-engine": engine["metadata"]["name"], f"lmcache.ai/{hook}-container": "vllm"}
+    container: dict[str, Any] = {
+        "name": "vllm",
+        "image": "vllm/vllm-openai:v0.11.0",
+        "args": draw(st.lists(st.sampled_from(["m", "--port", "8000", "--block-size=16", "--enforce-eager"]), max_size=4)),
+        "env": draw(ENV),
+    }
+    if draw(st.booleans()):
+        container["command"] = ["sh", "-c"]
+        annotations["lmcache-gitops/allow-skip"] = "true"
+    spec = draw(_with_mounts({}))
+    pod: dict[str, Any] = {"containers": [container], "volumes": spec.get("volumes", [])}
+    container["volumeMounts"] = spec.get("volumeMounts", [])
+    if draw(st.booleans()):
+        pod["containers"].insert(0, {"name": "sidecar", "image": "envoyproxy/envoy:v1.31"})
+    kind = draw(st.sampled_from(["Deployment", "StatefulSet", "Job", "CronJob", "Pod"]))
+    if kind in ("Job", "CronJob"):
+        pod["restartPolicy"] = "Never"
+    labels = {"app": f"vllm{index}", f"lmcache.ai/{hook}-inject": "true"}
+    return workload_object(kind, f"vllm{index}", {"metadata": {"labels": labels, "annotations": annotations}, "spec": pod})
+
+
+@st.composite
 def projects(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     kinds = draw(st.lists(st.sampled_from(["LMCacheEngine", "CacheBlendEngine"]), min_size=1, max_size=2))
     documents = [resource("LMCacheCoordinator", name="coord", namespace=None)]
@@ -131,11 +158,12 @@ def projects(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         document = resource(kind, name=f"engine{index}", namespace=None, **{"coordinator.ref.name": "coord"})
         document["spec"].update(draw(_with_mounts(ENGINE)))
         documents.append(document)
+    documents += [draw(_workload(engine, index)) for index, engine in enumerate(documents[1:]) if draw(st.booleans())]
     environments = {}
     for index, env in enumerate(["dev", "staging", "prod"]):
         overrides = {}
         for document in documents:
-            if draw(st.booleans()):
+            if document["apiVersion"] == API and draw(st.booleans()):
                 fields = ENGINE if document["kind"] != "LMCacheCoordinator" else COORDINATOR
                 overrides[document["metadata"]["name"]] = {"spec": draw(_with_mounts(fields))}
         environments[env] = {

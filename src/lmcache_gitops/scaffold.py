@@ -8,10 +8,13 @@ from .errors import InvalidInput, Problem
 from .models.project import PROJECT_FILE
 
 PROJECT = """\
-# The lmcache-gitops project: where the specs are, where the tree goes, and the environments.
-# Schema: `lmcache-gitops schema project`. After any change: `lmcache-gitops compile`, then commit.
+# The lmcache-gitops project: where the specs and workloads are, where the tree goes, and the
+# environments. Schema: `lmcache-gitops schema project`. After any change: `lmcache-gitops compile`,
+# then commit.
 specs:
 - specs/**/*.yaml
+workloads:
+- workloads/**/*.yaml
 environments:
   dev:
     namespace: llm-dev
@@ -57,7 +60,36 @@ metadata:
 spec: {}
 """
 
-FILES = {PROJECT_FILE: PROJECT, "specs/lmcache.yaml": SPECS}
+WORKLOAD = """\
+# Your vLLM Deployment, opted in to LMCache exactly as with the operator's webhook: the label and
+# the engine annotation on the pod template. lmcache-gitops wires it at compile time.
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: vllm
+spec:
+  replicas: 1
+  selector:
+    matchLabels:
+      app: vllm
+  template:
+    metadata:
+      labels:
+        app: vllm
+        lmcache.ai/lmcache-inject: "true"
+      annotations:
+        lmcache.ai/lmcache-engine: kv-cache
+    spec:
+      containers:
+      - name: vllm
+        image: vllm/vllm-openai:v0.11.0   # its ENTRYPOINT is `vllm serve`: give args only
+        args: ["Qwen/Qwen3-8B", "--port", "8000"]
+        resources:
+          limits:
+            nvidia.com/gpu: "1"
+"""
+
+FILES = {PROJECT_FILE: PROJECT, "specs/lmcache.yaml": SPECS, "workloads/vllm.yaml": WORKLOAD}
 
 
 def scaffold(folder: Path) -> list[Path]:
