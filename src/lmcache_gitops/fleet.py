@@ -12,8 +12,8 @@ from .builders.engine import engine_objects
 from .errors import InvalidInput, Problem
 from .loading import Inputs, Manifest, Resource
 from .models import CacheBlendEngine, LMCacheCoordinator, LMCacheEngine
-from .objects import group, sort_key
 from .naming import COORDINATOR_APP, ENGINE_APP, coordinator_url
+from .objects import group, sort_key
 from .resolve import engine
 
 _NAME = ("metadata", "name")

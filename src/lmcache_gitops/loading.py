@@ -14,7 +14,6 @@ from .kube import Kube
 from .models import API_VERSION, KINDS, AnyResource
 from .yamlio import Document, load_documents
 
-
 M = TypeVar("M", bound=BaseModel)
 
 

@@ -19,14 +19,14 @@ from .errors import FieldPath, Problem
 from .loading import Manifest, Resource, kube_problems
 from .models import CacheBlendEngine, LMCacheEngine
 from .naming import connection_configmap
-from .resolve import Engine, engine as resolve_engine
+from .resolve import Engine
+from .resolve import engine as resolve_engine
 from .webhook import (
     BLOCK_SIZE,
     CACHEBLEND,
     COMMAND_OVERRIDE,
     ENGINE_NOT_FOUND,
     KV_TRANSFER_CONFIG,
-    KV_TRANSFER_CONFIG_PRESENT,
     PAYLOAD_IMAGE_UNSET,
     PD_ROLE,
     TARGET_CONTAINER_NOT_FOUND,
