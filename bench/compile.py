@@ -1,4 +1,5 @@
-"""Benchmark of the GitOps workflow: fleets of 10, 100 and 1000 specs, each with 3 environments.
+"""Benchmark of the GitOps workflow: fleets of 10, 100 and 1000 specs, each with 3 environments
+and a vLLM Deployment wired to every engine.
 
     python bench/compile.py [SIZES...]
 
@@ -28,9 +29,27 @@ ENVIRONMENTS = ("dev", "staging", "prod")
 RUNS = 5
 
 
+def workload(engine: str, hook: str) -> dict[str, Any]:
+    """A vLLM Deployment opted in to ``engine``'s webhook."""
+    labels = {"app": f"vllm-{engine}", f"lmcache.ai/{hook}-inject": "true"}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": f"vllm-{engine}"},
+        "spec": {
+            "selector": {"matchLabels": {"app": f"vllm-{engine}"}},
+            "template": {
+                "metadata": {"labels": labels, "annotations": {f"lmcache.ai/{hook}-engine": engine}},
+                "spec": {"containers": [{"name": "vllm", "image": "vllm/vllm-openai:v0.11.0", "args": ["Qwen/Qwen3-8B", "--port", "8000"]}]},
+            },
+        },
+    }
+
+
 def fleet(size: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """``size`` specs (a coordinator per ten engines; every fifth engine a CacheBlendEngine) and
-    three environments: dev shrinks every cache, prod grows every third and pins its image."""
+    """``size`` specs (a coordinator per ten engines; every fifth engine a CacheBlendEngine), a
+    workload per engine, and three environments: dev shrinks every cache, prod grows every third
+    and pins its image."""
     api = "lmcache.lmcache.ai/v1alpha1"
     documents, overrides_dev, overrides_prod = [], {}, {}
     for index in range(size):
@@ -45,6 +64,7 @@ def fleet(size: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
             spec["injection"] = {"payloadImage": {"repository": "registry.example.com/plugin", "tag": "1"}}
         spec["tolerations"] = [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
         documents.append({"apiVersion": api, "kind": kind, "metadata": {"name": name}, "spec": spec})
+        documents.append(workload(name, "cacheblend" if kind == "CacheBlendEngine" else "lmcache"))
         overrides_dev[name] = {"spec": {"l1": {"sizeGB": 4}}}
         if index % 3 == 0:
             overrides_prod[name] = {"spec": {"l1": {"sizeGB": 120}, "image": {"tag": "v0.3.9"}}, "labels": {"tier": "gold"}}
@@ -58,10 +78,14 @@ def fleet(size: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
 
 def write(folder: Path, documents: list[dict[str, Any]], environments: dict[str, Any]) -> Path:
     (folder / "specs").mkdir(parents=True)
-    for start in range(0, len(documents), 50):  # 50 specs a file, as a team might keep them
-        (folder / "specs" / f"fleet-{start:04d}.yaml").write_text(yamlio.dump_all(documents[start : start + 50]))
+    (folder / "workloads").mkdir()
+    specs = [d for d in documents if d["kind"] != "Deployment"]
+    workloads = [d for d in documents if d["kind"] == "Deployment"]
+    for folder_name, group in (("specs", specs), ("workloads", workloads)):
+        for start in range(0, len(group), 50):  # 50 documents a file, as a team might keep them
+            (folder / folder_name / f"{start:04d}.yaml").write_text(yamlio.dump_all(group[start : start + 50]))
     project = folder / "lmcache-gitops.yaml"
-    project.write_text(yamlio.dump_all([{"environments": environments}]))
+    project.write_text(yamlio.dump_all([{"workloads": ["workloads/*.yaml"], "environments": environments}]))
     return project
 
 
@@ -127,6 +151,7 @@ def bench(size: int) -> dict[str, Any]:
         dumper = median_of(floor)
     return {
         "specs": size,
+        "workloads": len(loaded.build.base.workloads),
         "files": len(tree),
         "first compile": first,
         "compile (no change)": noop,
