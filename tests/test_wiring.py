@@ -68,6 +68,13 @@ def test_half_opt_ins_are_errors(labels: dict[str, str], annotations: dict[str, 
     assert expected in found
 
 
+def test_an_unquoted_true_is_not_the_string_the_webhook_matches() -> None:
+    doc = workload()
+    doc["spec"]["template"]["metadata"]["labels"]["lmcache.ai/lmcache-inject"] = True
+    [found] = messages(resource(LMC), doc)
+    assert found == "spec.template.metadata.labels[lmcache.ai/lmcache-inject]: must be a string, got boolean true"
+
+
 def test_opt_in_on_the_workload_instead_of_its_pod_template() -> None:
     doc = workload()
     doc["metadata"]["labels"] = {"lmcache.ai/lmcache-inject": "true"}

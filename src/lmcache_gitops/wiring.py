@@ -86,10 +86,15 @@ class _Workload:
         meta = self.template["metadata"]
         self.labels: dict[str, str] = meta.get("labels") or {}
         self.annotations: dict[str, str] = meta.get("annotations") or {}
-        own = manifest.data["metadata"].get("annotations") or {}
-        self.allow_skip = allow_skip or TRUE in (self.annotations.get(ALLOW_SKIP), own.get(ALLOW_SKIP))
+        self.allowed_everywhere = allow_skip
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
+
+    @property
+    def allow_skip(self) -> bool:
+        """--allow-skip, or the annotation on the workload or its pod template."""
+        own = self.manifest.data["metadata"].get("annotations") or {}
+        return self.allowed_everywhere or TRUE in (self.annotations.get(ALLOW_SKIP), own.get(ALLOW_SKIP))
 
     def path(self, *parts: str | int) -> FieldPath:
         return (*self.at, *parts)
@@ -244,15 +249,25 @@ def _flag_value(args: list[str], flag: str) -> str | None:
     return None
 
 
+def _mentions_injection(work: _Workload) -> bool:
+    """Whether any label or annotation of the workload or its pod template is an injection key."""
+    own = work.manifest.data["metadata"]
+    maps = (work.template["metadata"].get("labels"), work.template["metadata"].get("annotations"), own.get("labels"), own.get("annotations"))
+    return any(isinstance(m, dict) and any(str(key).startswith("lmcache.ai/") for key in m) for m in maps)
+
+
 def _wire(work: _Workload, found: dict[tuple[str, str, str], Target]) -> dict[str, Any]:
-    opted = _opted_in(work)
-    if not opted:
+    if not _mentions_injection(work):
         return work.manifest.data
-    hook = opted[0]
+    # Checked first, so that the opt-in keys are strings (an unquoted true is a boolean).
     problems = kube_problems(work.manifest.document, work.at, "PodTemplateSpec", work.template)
     if problems:
         work.problems += problems
         return work.manifest.data
+    opted = _opted_in(work)
+    if not opted:
+        return work.manifest.data
+    hook = opted[0]
     if work.annotations.get(hook.injected) == TRUE:
         return work.manifest.data  # already injected: the webhook leaves it alone
     ref = engine_ref(hook, work.annotations[hook.engine], work.manifest.namespace)
