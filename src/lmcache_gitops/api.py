@@ -118,12 +118,13 @@ class LoadedProject:
 
 
 def _input_files(settings: project.Project, document: yamlio.Document, root: Path) -> tuple[list[Path], list[Problem]]:
-    """The files the `specs` and `workloads` globs match, each once, in a fixed order."""
+    """The files the `specs` and `workloads` globs match, each once, in a fixed order (never the
+    project file itself, which a wide glob such as `*.yaml` matches too)."""
     files: dict[Path, None] = {}
     problems = []
     for field in ("specs", "workloads"):
         for index, pattern in enumerate(getattr(settings, field)):
-            found = sorted(p for p in root.glob(pattern) if p.is_file())
+            found = sorted(p for p in root.glob(pattern) if p.is_file() and p.resolve() != Path(document.source).resolve())
             if not found:
                 problems.append(document.problem((field, index), f"matches no file in {root}"))
             files.update(dict.fromkeys(found))
