@@ -63,40 +63,22 @@ class Webhook:
 
     engine_kind: str
     title: str  # how messages name it
-    prefix: str
+    label: str  # the opt-in label: the webhook's objectSelector matches it set to "true"
+    engine: str
+    container: str
+    pull_secrets: str
+    injected: str
+    skip_reason: str
     staging: Staging
 
-    def key(self, suffix: str) -> str:
-        return f"lmcache.ai/{self.prefix}-{suffix}"
 
-    @property
-    def label(self) -> str:
-        """The opt-in label: the webhook's objectSelector matches it set to "true"."""
-        return self.key("inject")
-
-    @property
-    def engine(self) -> str:
-        return self.key("engine")
-
-    @property
-    def container(self) -> str:
-        return self.key("container")
-
-    @property
-    def pull_secrets(self) -> str:
-        return self.key("image-pull-secrets")
-
-    @property
-    def injected(self) -> str:
-        return self.key("injected")
-
-    @property
-    def skip_reason(self) -> str:
-        return self.key("skip-reason")
+def _webhook(engine_kind: str, title: str, prefix: str, staging: Staging) -> Webhook:
+    keys = (f"lmcache.ai/{prefix}-{suffix}" for suffix in ("inject", "engine", "container", "image-pull-secrets", "injected", "skip-reason"))
+    return Webhook(engine_kind, title, *keys, staging=staging)
 
 
-LMCACHE = Webhook("LMCacheEngine", "LMCache", "lmcache", Staging("lmcache-payload", "/lmcache-payload", "lmcache-payload-stage"))
-CACHEBLEND = Webhook("CacheBlendEngine", "CacheBlend", "cacheblend", Staging("cb-plugin", "/cb-plugin", "cb-plugin-stage"))
+LMCACHE = _webhook("LMCacheEngine", "LMCache", "lmcache", Staging("lmcache-payload", "/lmcache-payload", "lmcache-payload-stage"))
+CACHEBLEND = _webhook("CacheBlendEngine", "CacheBlend", "cacheblend", Staging("cb-plugin", "/cb-plugin", "cb-plugin-stage"))
 WEBHOOKS = (LMCACHE, CACHEBLEND)
 
 
