@@ -10,7 +10,7 @@ from . import checks, wiring
 from .builders.coordinator import coordinator_objects
 from .builders.engine import engine_objects
 from .errors import InvalidInput, Problem
-from .loading import Inputs, Manifest, Resource
+from .loading import Inputs, Manifest, Produced, Resource, Workloads
 from .models import CacheBlendEngine, LMCacheCoordinator, LMCacheEngine
 from .naming import COORDINATOR_APP, ENGINE_APP, coordinator_url
 from .objects import group, sort_key
@@ -18,8 +18,6 @@ from .resolve import engine
 
 _NAME = ("metadata", "name")
 _WORKLOADS = ("DaemonSet", "Deployment")
-
-Produced = list[tuple[Resource, list[dict[str, Any]]]]
 
 
 def _resource_problems(resource: Resource, objects: list[dict[str, Any]]) -> Iterator[Problem]:
@@ -180,7 +178,7 @@ class Fleet:
     (wired when it opts in), and the webhook skips that were allowed, as warnings."""
 
     produced: Produced
-    workloads: list[tuple[Manifest, dict[str, Any]]]
+    workloads: Workloads
     warnings: list[Problem]
 
     def objects(self) -> list[dict[str, Any]]:

@@ -77,6 +77,10 @@ class Manifest:
         return self.document.problem(path, message)
 
 
+Produced = list[tuple[Resource, list[dict[str, Any]]]]  # each resource with the objects it generates
+Workloads = list[tuple[Manifest, dict[str, Any]]]  # each manifest with the object it deploys
+
+
 @dataclass(frozen=True)
 class Inputs:
     """Everything read from the input files: the custom resources and the user's own objects."""

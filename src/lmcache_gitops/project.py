@@ -9,15 +9,13 @@ from typing import Any, Iterable, Iterator
 
 from . import checks, fleet
 from .errors import FieldPath, InvalidInput, Problem
-from .loading import Inputs, Manifest, Resource, parse, validate_as
+from .loading import Inputs, Manifest, Produced, Resource, Workloads, parse, validate_as
 from .models.project import Environment, Project
 from .naming import selector_labels
 from .objects import annotated_metadata, in_namespace
 from .yamlio import Document
 
 Objects = list[dict[str, Any]]
-Produced = fleet.Produced
-Workloads = list[tuple[Manifest, dict[str, Any]]]
 
 _RESERVED_LABELS = frozenset(selector_labels("", ""))  # the keys Services and ServiceMonitors select on
 

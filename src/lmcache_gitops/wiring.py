@@ -16,7 +16,7 @@ from typing import Any, Iterable
 
 from . import objects
 from .errors import FieldPath, Problem
-from .loading import Manifest, Resource, kube_problems
+from .loading import Manifest, Produced, Resource, Workloads, kube_problems
 from .models import CacheBlendEngine, LMCacheEngine
 from .naming import connection_configmap
 from .resolve import Engine
@@ -43,8 +43,6 @@ ALLOW_SKIP = "lmcache-gitops/allow-skip"
 ALLOW_HINT = f'or allow the skip with --allow-skip or the annotation {ALLOW_SKIP}: "true"'
 _ROLES = ("prefiller", "decoder")
 
-Produced = list[tuple[Resource, list[dict[str, Any]]]]
-
 
 @dataclass(frozen=True)
 class Target:
@@ -59,7 +57,7 @@ class Target:
 class Wired:
     """Every manifest with the object it deploys, and the allowed skips as warnings."""
 
-    workloads: list[tuple[Manifest, dict[str, Any]]]
+    workloads: Workloads
     warnings: list[Problem]
 
 
