@@ -191,3 +191,12 @@ def test_the_tree_keeps_the_users_file_and_delivers_the_wiring_as_patches(tmp_pa
     assert "lmcache.ai/lmcache-injected" in wiring and "tcp://test.ns.svc.cluster.local" in wiring
     overlay = (tmp_path / "overlays/dev/patches/deployment.vllm.yaml").read_text()
     assert "tcp://test.ns-dev.svc.cluster.local" in overlay
+
+
+def test_kustomization_files_are_not_inputs(tmp_path: Path) -> None:
+    (tmp_path / "apps").mkdir()
+    (tmp_path / "apps" / "kustomization.yaml").write_text("resources: [vllm.yaml]\n")
+    (tmp_path / "apps" / "vllm.yaml").write_text(yamlio.dump_all([resource(LMC), workload()]))
+    assert cli(tmp_path, "validate", "apps").returncode == 0  # a folder leaves it out
+    named = cli(tmp_path, "validate", "apps/kustomization.yaml")
+    assert named.returncode == 1 and "apps/kustomization.yaml:1: a kustomization names other files" in named.stderr

@@ -17,15 +17,25 @@ Warn = Callable[[Problem], None]
 
 DEFAULT_NAMESPACE = "default"
 SPEC_SUFFIXES = (".yaml", ".yml")
+KUSTOMIZATIONS = frozenset({"kustomization.yaml", "kustomization.yml", "Kustomization"})
+
+
+def _is_input(path: Path) -> bool:
+    """A file a folder or glob contributes: YAML, and not a kustomization (which names other
+    files rather than holding objects)."""
+    return path.suffix in SPEC_SUFFIXES and path.name not in KUSTOMIZATIONS and path.is_file()
 
 
 def _read(paths: Iterable[str | Path]) -> tuple[list[Source], list[Problem]]:
     sources, problems = [], []
     for given in paths:
         path = Path(given)
-        files = sorted(p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file()) if path.is_dir() else [path]
+        files = sorted(p for p in path.rglob("*") if _is_input(p)) if path.is_dir() else [path]
         for file in files:
             name = str(file)
+            if file.name in KUSTOMIZATIONS:
+                problems.append(Problem(name, 1, "", "a kustomization names other files rather than holding objects: give those files instead"))
+                continue
             try:
                 sources.append(Source(name, file.read_bytes().decode("utf-8")))
             except UnicodeDecodeError as err:
@@ -124,7 +134,7 @@ def _input_files(settings: project.Project, document: yamlio.Document, root: Pat
     problems = []
     for field in ("specs", "workloads"):
         for index, pattern in enumerate(getattr(settings, field)):
-            found = sorted(p for p in root.glob(pattern) if p.is_file() and p.resolve() != Path(document.source).resolve())
+            found = sorted(p for p in root.glob(pattern) if _is_input(p) and p.resolve() != Path(document.source).resolve())
             if not found:
                 problems.append(document.problem((field, index), f"matches no file in {root}"))
             files.update(dict.fromkeys(found))
