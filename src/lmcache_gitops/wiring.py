@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from . import objects
+from .builders.engine import DEV_SHM
 from .errors import FieldPath, Problem
 from .loading import Manifest, Produced, Resource, Workloads, kube_problems
 from .models import CacheBlendEngine, LMCacheEngine
@@ -208,7 +209,7 @@ def _checks(work: _Workload, hook: Webhook, target: Target, admission: Admission
     if not engine.isolated_ipc:
         volumes = {v.get("name"): v for v in spec.get("volumes") or ()}
         for m_index, mount in enumerate(container.get("volumeMounts") or ()):
-            if mount.get("mountPath") == "/dev/shm" and "emptyDir" in volumes.get(mount.get("name"), {}):
+            if mount.get("mountPath") == DEV_SHM and "emptyDir" in volumes.get(mount.get("name"), {}):
                 mode = "hostIPC" if spec.get("hostIPC") else "the host's /dev/shm"
                 work.error(
                     work.path("spec", "containers", index, "volumeMounts", m_index),
