@@ -56,6 +56,12 @@ def read_sources(paths: Iterable[str | Path]) -> list[Source]:
     return sources
 
 
+def _pass_on(warnings: Iterable[Problem], warn: Warn | None) -> None:
+    if warn is not None:
+        for warning in warnings:
+            warn(warning)
+
+
 def load_inputs(sources: Iterable[Source], namespace: str = DEFAULT_NAMESPACE) -> Inputs:
     """Parse and validate every document: the custom resources, and the user's own objects (any
     other apiVersion). Those without a namespace go to ``namespace``.
@@ -78,9 +84,7 @@ def render_objects(inputs: Inputs, *, allow_skip: bool = False, warn: Warn | Non
     deployed unwired with its skip-reason annotation, and ``warn`` receives the warning.
     """
     compiled = fleet.build(inputs, allow_skip=allow_skip)
-    for warning in compiled.warnings:
-        if warn is not None:
-            warn(warning)
+    _pass_on(compiled.warnings, warn)
     return compiled.objects()
 
 
@@ -178,9 +182,7 @@ def render_environment(
         objects = loaded.build.environment(environment).objects()
     except KeyError as err:
         raise InvalidInput([Problem(str(loaded.file), 1, "environments", err.args[0])]) from None
-    for warning in loaded.build.warnings:
-        if warn is not None:
-            warn(warning)
+    _pass_on(loaded.build.warnings, warn)
     return objects
 
 

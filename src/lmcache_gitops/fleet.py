@@ -13,11 +13,10 @@ from .errors import InvalidInput, Problem
 from .loading import Inputs, Manifest, Produced, Resource, Workloads
 from .models import CacheBlendEngine, LMCacheCoordinator, LMCacheEngine
 from .naming import COORDINATOR_APP, ENGINE_APP, coordinator_url
-from .objects import group, sort_key
+from .objects import group, pod_template, sort_key
 from .resolve import engine
 
 _NAME = ("metadata", "name")
-_WORKLOADS = ("DaemonSet", "Deployment")
 
 
 def _resource_problems(resource: Resource, objects: list[dict[str, Any]]) -> Iterator[Problem]:
@@ -61,7 +60,7 @@ def _resource_problems(resource: Resource, objects: list[dict[str, Any]]) -> Ite
 def _pod_findings(resource: Resource, objects: list[dict[str, Any]]) -> Iterator[checks.Finding]:
     """The user's volumes must not clash with the generated ones, and every mount needs a volume."""
     spec = resource.model.spec
-    pod = next(o for o in objects if o["kind"] in _WORKLOADS)["spec"]["template"]["spec"]
+    pod = next(template for o in objects if (template := pod_template(o)) is not None)["spec"]
     user_volumes = spec.volumes or []
     volumes = pod.get("volumes", [])
     yield from checks.volumes(("spec", "volumes"), user_volumes, {v["name"] for v in volumes[len(user_volumes):]})
@@ -182,7 +181,15 @@ class Fleet:
     warnings: list[Problem]
 
     def objects(self) -> list[dict[str, Any]]:
-        return sort_objects([*(obj for _, generated in self.produced for obj in generated), *(obj for _, obj in self.workloads)])
+        return sort_objects(deployed(self.produced, self.workloads))
+
+
+def deployed(produced: Produced, workloads: Workloads) -> Iterator[dict[str, Any]]:
+    """Every object the resources generate, then every object of the user's."""
+    for _, generated in produced:
+        yield from generated
+    for _, obj in workloads:
+        yield obj
 
 
 def build(inputs: Inputs, *, allow_skip: bool = False, environment: str | None = None) -> Fleet:

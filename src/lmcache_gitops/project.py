@@ -77,8 +77,7 @@ class EnvironmentBuild:
     def objects(self) -> Objects:
         """Everything the environment deploys, exactly as `kustomize build overlays/<name>` gives it."""
         labels, annotations = self.settings.labels or {}, self.settings.annotations or {}
-        deployed = [*(obj for _, objects in self.produced for obj in objects), *(obj for _, obj in self.workloads)]
-        return fleet.sort_objects(add_metadata(obj, labels, annotations) for obj in deployed)
+        return fleet.sort_objects(add_metadata(obj, labels, annotations) for obj in fleet.deployed(self.produced, self.workloads))
 
 
 @dataclass(frozen=True)
