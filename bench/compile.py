@@ -23,7 +23,7 @@ from typing import Any, Callable
 import yaml
 
 import lmcache_gitops as lg
-from lmcache_gitops import yamlio
+from lmcache_gitops.read import yamlio
 
 ENVIRONMENTS = ("dev", "staging", "prod")
 RUNS = 5

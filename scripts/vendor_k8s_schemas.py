@@ -1,7 +1,7 @@
-"""Vendor the Kubernetes 1.33 definitions that specs embed (containers, volumes, affinity, ...).
+"""Vendor the Kubernetes 1.33 definitions that inputs embed (containers, volumes, affinity, ...).
 
 Run after bumping kubernetes-validate: python scripts/vendor_k8s_schemas.py
-Writes src/lmcache_gitops/k8s-1.33.json: the closure of the roots below, descriptions stripped.
+Writes lmcache_gitops/k8s/k8s-1.33.json: the closure of VENDORED_ROOTS, descriptions stripped.
 """
 
 from __future__ import annotations
@@ -11,23 +11,14 @@ from pathlib import Path
 
 import kubernetes_validate
 
-VERSION = "1.33.0"
-ROOTS = [
-    "io.k8s.api.core.v1.Affinity",
-    "io.k8s.api.core.v1.Container",
-    "io.k8s.api.core.v1.EnvVar",
-    "io.k8s.api.core.v1.LocalObjectReference",
-    "io.k8s.api.core.v1.PodTemplateSpec",
-    "io.k8s.api.core.v1.ResourceRequirements",
-    "io.k8s.api.core.v1.Toleration",
-    "io.k8s.api.core.v1.Volume",
-    "io.k8s.api.core.v1.VolumeMount",
-]
+from lmcache_gitops.k8s.schema import K8S_VERSION, VENDORED_ROOTS
+
+VERSION = f"{K8S_VERSION}.0"
 # Kept: what validation and strategic-merge patches need. Dropped: prose and OpenAPI extras.
 KEEP = {
     "type", "properties", "required", "additionalProperties", "items", "oneOf", "format",
-    "enum", "$ref", "x-kubernetes-patch-merge-key", "x-kubernetes-patch-strategy",
-}
+    "enum", "$ref", "x-kubernetes-list-map-keys", "x-kubernetes-patch-merge-key",
+}  # fmt: skip
 
 
 def main() -> None:
@@ -57,9 +48,9 @@ def main() -> None:
             closure[name] = None
             closure[name] = strip(defs[name])
 
-    for root in ROOTS:
+    for root in VENDORED_ROOTS:
         visit(root)
-    target = Path(__file__).resolve().parents[1] / "src" / "lmcache_gitops" / f"k8s-{VERSION[:4]}.json"
+    target = Path(__file__).resolve().parents[1] / "lmcache_gitops" / "k8s" / f"k8s-{K8S_VERSION}.json"
     text = json.dumps(dict(sorted(closure.items())), sort_keys=True, separators=(",", ":"))
     target.write_text(text + "\n")
     print(f"{target}: {len(closure)} definitions, {len(text)} bytes")

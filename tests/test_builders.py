@@ -7,9 +7,9 @@ import json
 import pytest
 
 from lmcache_gitops import gojson
-from lmcache_gitops.builders.sizing import memory_gi, startup_failure_threshold
+from lmcache_gitops.build.sizing import memory_gi, startup_failure_threshold
 
-from .specs import find, render, resource
+from .helpers import find, render, resource
 
 
 @pytest.mark.parametrize(

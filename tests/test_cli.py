@@ -10,11 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import ROOT
-
-
-def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "lmcache_gitops", *args], cwd=cwd, capture_output=True, text=True)
+from .helpers import ROOT, run
 
 
 def write(folder: Path, name: str, text: str) -> str:
@@ -135,8 +131,8 @@ def test_help_has_an_example_for_every_command() -> None:
 def test_internal_error_exits_3(tmp_path: Path) -> None:
     # A bug is simulated by breaking the renderer; the contract is exit 3 and no traceback.
     code = (
-        "import sys, lmcache_gitops.fleet as f\n"
-        "f.build = lambda *args, **kwargs: 1 / 0\n"
+        "import sys, lmcache_gitops.inject.deploy as d\n"
+        "d.build_resources = lambda *args, **kwargs: 1 / 0\n"
         "from lmcache_gitops.cli import main\n"
         "sys.exit(main(['render', 'e.yaml']))\n"
     )

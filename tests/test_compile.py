@@ -14,12 +14,10 @@ import pytest
 import yaml
 
 import lmcache_gitops as lg
-from lmcache_gitops import treeio
-from lmcache_gitops.tree import HEADER
+from lmcache_gitops.files import treeio
+from lmcache_gitops.naming import HEADER
 
-from .conftest import ROOT
-from .specs import resource, write_project
-from .test_cli import run
+from .helpers import ROOT, resource, run, write_project
 
 ENVIRONMENTS: dict[str, Any] = {
     "dev": {"namespace": "dev", "overrides": {"cache": {"spec": {"l1": {"sizeGB": 5}}}}},

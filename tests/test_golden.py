@@ -12,7 +12,7 @@ import pytest
 
 import lmcache_gitops as lg
 
-from .conftest import FIXTURES, load_all, validate_object
+from .helpers import FIXTURES, load_all, validate_object
 
 CASES = sorted(p for p in (FIXTURES / "render").glob("*.yaml") if not p.name.endswith(".expected.yaml"))
 

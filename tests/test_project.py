@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 import lmcache_gitops as lg
-from lmcache_gitops import smp
-from lmcache_gitops.project import merge_patch
+from lmcache_gitops.gitops import smp
+from lmcache_gitops.gitops.environments import merge_patch
 
-from .specs import resource, write_project
+from .helpers import resource, write_project
 
 ENGINE = resource("LMCacheEngine", name="cache", namespace=None)
 COORDINATOR = resource("LMCacheCoordinator", name="coord", namespace=None)

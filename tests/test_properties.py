@@ -9,11 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lmcache_gitops as lg
-from lmcache_gitops import yamlio
-from lmcache_gitops.builders.sizing import memory_gi
+from lmcache_gitops.read import yamlio
+from lmcache_gitops.build.sizing import memory_gi
 
-from .conftest import validate_object
-from .specs import find, problems, render, resource, set_path
+from .helpers import find, problems, render, resource, set_path, validate_object
 
 NAMES = st.from_regex(r"[a-z][a-z0-9-]{0,30}[a-z0-9]", fullmatch=True).filter(lambda n: "--" not in n)
 SIZES = st.floats(min_value=0.01, max_value=10_000, allow_nan=False)

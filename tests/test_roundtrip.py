@@ -14,8 +14,7 @@ from hypothesis import strategies as st
 
 import lmcache_gitops as lg
 
-from .conftest import FIXTURES, ROOT, kustomize_build, load_all
-from .specs import API, resource, workload_object, write_project
+from .helpers import API, FIXTURES, ROOT, kustomize_build, load_all, resource, workload_object, write_project
 
 FIXTURE_SPECS = sorted(p for p in (FIXTURES / "render").glob("*.yaml") if not p.name.endswith(".expected.yaml"))
 
@@ -28,7 +27,7 @@ def assert_round_trip(project: Path) -> lg.LoadedProject:
         built = kustomize_build(loaded.output / "overlays" / env.name)
         assert built == env.objects(), f"overlays/{env.name} builds to other objects than render gives"
     base = loaded.build.base
-    inputs = lg.Inputs([resource for resource, _ in base.produced], [manifest for manifest, _ in base.workloads])
+    inputs = lg.Inputs([item.resource for item in base.built], [deployed.manifest for deployed in base.workloads])
     assert kustomize_build(loaded.output / "bases") == lg.render_objects(inputs)
     return loaded
 

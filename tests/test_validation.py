@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .specs import problems, resource
+from .helpers import problems, resource
 
 E, CB, C = "LMCacheEngine", "CacheBlendEngine", "LMCacheCoordinator"
 PORT_1024 = "must be in [1024, 65535]"

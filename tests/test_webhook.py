@@ -15,50 +15,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lmcache_gitops as lg
-from lmcache_gitops import webhook, yamlio
-from lmcache_gitops.builders.connection import connection_data
-from lmcache_gitops.resolve import engine as resolve_engine
+from lmcache_gitops.build.connection import connection_data
+from lmcache_gitops.build.view import engine as resolve_engine
+from lmcache_gitops.inject import webhook
+from lmcache_gitops.read import yamlio
 
-from .specs import resource
-
-LMC, CB = "LMCacheEngine", "CacheBlendEngine"
-
-
-def workload(hook: str = "lmcache", engine: str = "test", *, annotations: dict[str, str] | None = None, **container: Any) -> dict[str, Any]:
-    """A Deployment in namespace "ns" opting in to ``hook`` for ``engine``, its one container "vllm"."""
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "vllm", "namespace": "ns"},
-        "spec": {
-            "selector": {"matchLabels": {"app": "vllm"}},
-            "template": {
-                "metadata": {
-                    "labels": {"app": "vllm", f"lmcache.ai/{hook}-inject": "true"},
-                    "annotations": {f"lmcache.ai/{hook}-engine": engine, **(annotations or {})},
-                },
-                "spec": {"containers": [{"name": "vllm", "image": "vllm/vllm-openai", "args": ["Qwen/Qwen3-8B"], **container}]},
-            },
-        },
-    }
-
-
-def compile_all(*documents: dict[str, Any], allow_skip: bool = False) -> tuple[list[dict[str, Any]], list[lg.Problem]]:
-    warnings: list[lg.Problem] = []
-    objects = lg.render([lg.Source("in.yaml", yamlio.dump_all(documents))], allow_skip=allow_skip, warn=warnings.append)
-    return objects, warnings
-
+from .helpers import CB, LMC, compile_all, resource, wiring_problems, workload
 
 def pod(*documents: dict[str, Any], allow_skip: bool = False) -> dict[str, Any]:
     """The wired Deployment's pod template."""
     objects, _ = compile_all(*documents, allow_skip=allow_skip)
     return next(o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "vllm")["spec"]["template"]
-
-
-def problems(*documents: dict[str, Any]) -> list[str]:
-    with pytest.raises(lg.InvalidInput) as err:
-        compile_all(*documents)
-    return [f"{p.line}: {p.path}: {p.message}" for p in err.value.problems]
 
 
 def vllm(template: dict[str, Any]) -> dict[str, Any]:
@@ -307,7 +274,7 @@ SKIPS = {
 @pytest.mark.parametrize("reason", sorted(SKIPS))
 def test_each_skip_is_an_error_with_line_reason_and_fix(reason: str) -> None:
     doc, path, why = SKIPS[reason]
-    [found] = problems(resource(LMC), doc)
+    [found] = wiring_problems(resource(LMC), doc)
     line, where, message = found.split(": ", 2)
     assert where == path and f"({reason})" in message and why in message
     assert "--allow-skip" in message and "lmcache-gitops/allow-skip" in message
@@ -330,7 +297,7 @@ def test_allowed_skip_is_a_warning_with_the_webhooks_annotation(reason: str) -> 
 
 def test_payload_image_unset_is_reported_at_the_workload_and_keeps_m0_m1_when_allowed() -> None:
     engine = resource(CB, **{"injection.payloadImage.repository": ""})
-    found = problems(engine, workload("cacheblend"))
+    found = wiring_problems(engine, workload("cacheblend"))
     assert any("spec.injection.payloadImage.repository: Required value" in p for p in found)
     assert any("(payload-image-unset)" in p and "spec.template.metadata.annotations" in p for p in found)
     [parsed] = lg.load_inputs([lg.Source("in.yaml", yamlio.dump_all([engine]))]).resources

@@ -11,14 +11,13 @@ from typing import Any
 import pytest
 
 import lmcache_gitops as lg
-from lmcache_gitops import yamlio
+from lmcache_gitops.read import yamlio
 
-from .specs import resource, write_project
-from .test_webhook import CB, LMC, problems, workload
+from .helpers import CB, LMC, resource, wiring_problems, workload, write_project
 
 
 def messages(*documents: dict[str, Any]) -> list[str]:
-    return [p.split(": ", 1)[1] for p in problems(*documents)]
+    return [p.split(": ", 1)[1] for p in wiring_problems(*documents)]
 
 
 def test_emptydir_at_dev_shm_shadows_the_hosts() -> None:

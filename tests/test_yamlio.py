@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lmcache_gitops.yamlio import MAX_ALIAS_NODES, dump_all, load_documents
+from lmcache_gitops.read.yamlio import MAX_ALIAS_NODES, dump_all, load_documents
 
 
 def test_lines_of_fields_and_list_items() -> None:

@@ -1,0 +1,212 @@
+"""lmcache-gitops: compile LMCache operator resources into plain Kubernetes objects and a Kustomize tree.
+
+    import lmcache_gitops as lg
+    objects = lg.render(lg.read_sources(["specs/"]), namespace="llm")
+    print(lg.to_yaml(objects))
+
+    report = lg.check_project("lmcache-gitops.yaml")     # or compile_project to write the tree
+    for change in report.changes:
+        print(change.change, change.path)
+
+Every function raises ``InvalidInput`` (with ``.problems``) on bad input. Only ``compile_project``
+writes files, and only inside the project's output folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import InvalidInput, Problem
+from .files import sources, treeio
+from .gitops.drift import FieldChange, FileChange, Report
+from .gitops.environments import ProjectBuild, build_project
+from .gitops.tree import Tree, build_tree
+from .inject.deploy import compile_fleet
+from .models.json_schema import json_schema, project_json_schema
+from .models.project_file import Project
+from .naming import PROJECT_FILE
+from .read import inputs as reading
+from .read.inputs import Inputs, Manifest, Resource, Source
+from .read.messages import validate_as
+from .read.yamlio import dump_all, load_documents
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_NAMESPACE",
+    "FieldChange",
+    "FileChange",
+    "Inputs",
+    "InvalidInput",
+    "LoadedProject",
+    "Manifest",
+    "Problem",
+    "Report",
+    "Resource",
+    "Source",
+    "__version__",
+    "check_project",
+    "compile_project",
+    "json_schema",
+    "load_inputs",
+    "load_project",
+    "project_json_schema",
+    "read_sources",
+    "render",
+    "render_environment",
+    "render_files",
+    "render_objects",
+    "to_yaml",
+    "validate",
+]
+
+Warn = Callable[[Problem], None]
+
+DEFAULT_NAMESPACE = "default"
+
+
+def read_sources(paths: Iterable[str | Path]) -> list[Source]:
+    """The text of each file; a folder stands for every .yaml/.yml file below it.
+
+    Raises InvalidInput for files that cannot be read or are not UTF-8.
+    """
+    found, problems = sources.read_files(paths)
+    if problems:
+        raise InvalidInput(problems)
+    return found
+
+
+def _pass_on(warnings: Iterable[Problem], warn: Warn | None) -> None:
+    if warn is not None:
+        for warning in warnings:
+            warn(warning)
+
+
+def load_inputs(sources: Iterable[Source], namespace: str = DEFAULT_NAMESPACE) -> Inputs:
+    """Parse and validate every document: the custom resources, and the user's own objects (any
+    other apiVersion). Those without a namespace go to ``namespace``.
+
+    Raises InvalidInput listing every problem of every document.
+    """
+    inputs, problems = reading.load(sources, namespace)
+    if problems:
+        raise InvalidInput(problems)
+    return inputs
+
+
+def render_objects(inputs: Inputs, *, allow_skip: bool = False, warn: Warn | None = None) -> list[dict[str, Any]]:
+    """Every object to deploy for ``inputs``, in `kustomize build` order: what the operator would
+    create for the resources, and the user's objects, with the workloads that opt in wired as its
+    webhooks would wire their pods.
+
+    Checks across inputs (duplicates, references, generated names, webhook skips) happen here;
+    raises InvalidInput when any fails. With ``allow_skip``, a workload the webhook would skip is
+    deployed unwired with its skip-reason annotation, and ``warn`` receives the warning.
+    """
+    compiled = compile_fleet(inputs, allow_skip=allow_skip)
+    _pass_on(compiled.warnings, warn)
+    return compiled.objects()
+
+
+def render(sources: Iterable[Source], namespace: str = DEFAULT_NAMESPACE, *, allow_skip: bool = False, warn: Warn | None = None) -> list[dict[str, Any]]:
+    """``load_inputs`` then ``render_objects``."""
+    return render_objects(load_inputs(sources, namespace), allow_skip=allow_skip, warn=warn)
+
+
+def render_files(
+    paths: Iterable[str | Path], namespace: str = DEFAULT_NAMESPACE, *, allow_skip: bool = False, warn: Warn | None = None
+) -> list[dict[str, Any]]:
+    """``render`` for files and folders; unreadable files are reported with all other problems."""
+    found, unreadable = sources.read_files(paths)
+    inputs, problems = reading.load(found, namespace)
+    if unreadable or problems:
+        raise InvalidInput([*unreadable, *problems])
+    return render_objects(inputs, allow_skip=allow_skip, warn=warn)
+
+
+def validate(sources: Iterable[Source], namespace: str = DEFAULT_NAMESPACE, *, allow_skip: bool = False) -> list[Problem]:
+    """Every problem in ``sources``, warnings last (an empty list when they compile cleanly)."""
+    warnings: list[Problem] = []
+    try:
+        render(sources, namespace, allow_skip=allow_skip, warn=warnings.append)
+    except InvalidInput as err:
+        return list(err.problems)
+    return warnings
+
+
+def to_yaml(objects: Iterable[dict[str, Any]]) -> str:
+    """Objects as one multi-document YAML stream, byte for byte the same on every machine."""
+    return dump_all(objects)
+
+
+@dataclass(frozen=True)
+class LoadedProject:
+    """A compiled project and where its files are."""
+
+    file: Path
+    output: Path
+    build: ProjectBuild
+
+    def tree(self) -> Tree:
+        return build_tree(self.build)
+
+
+def load_project(path: str | Path = PROJECT_FILE, *, allow_skip: bool = False) -> LoadedProject:
+    """Read and compile a project: its file, the specs and manifests its globs match, every
+    environment. ``allow_skip`` as in ``render_objects``; the warnings are in ``build.warnings``.
+
+    Raises InvalidInput listing every problem of the project file, the inputs and the environments.
+    """
+    file = Path(path)
+    (text,) = read_sources([file])
+    documents, problems = load_documents(text.text, text.name)
+    if len(documents) > 1:
+        problems.append(documents[1].problem((), "the project file must hold one YAML document"))
+    if problems:
+        raise InvalidInput(problems)
+    document = documents[0]
+    settings, problems = validate_as(Project, document, document.data)
+    if settings is None:
+        raise InvalidInput(problems)
+    root = file.parent
+    found, problems = sources.read_project_inputs(settings, document, root)
+    inputs, more = reading.load(found, settings.namespace)
+    if problems or more:
+        raise InvalidInput([*problems, *more])
+    return LoadedProject(file, root / settings.output, build_project(settings, document, inputs, allow_skip=allow_skip))
+
+
+def render_environment(
+    environment: str, path: str | Path = PROJECT_FILE, *, allow_skip: bool = False, warn: Warn | None = None
+) -> list[dict[str, Any]]:
+    """Every object ``environment`` of the project deploys: what `kustomize build overlays/<env>` gives."""
+    loaded = load_project(path, allow_skip=allow_skip)
+    try:
+        objects = loaded.build.environment(environment).objects()
+    except KeyError as err:
+        raise InvalidInput([Problem(str(loaded.file), 1, "environments", err.args[0])]) from None
+    _pass_on(loaded.build.warnings, warn)
+    return objects
+
+
+def _report(path: str | Path, write: bool, allow_skip: bool) -> Report:
+    loaded = load_project(path, allow_skip=allow_skip)
+    changes = treeio.plan(loaded.tree(), loaded.output)
+    if write:
+        treeio.apply(changes, loaded.output)
+    return Report(changes, written=write and bool(changes), output=str(loaded.output), warnings=loaded.build.warnings)
+
+
+def compile_project(path: str | Path = PROJECT_FILE, *, allow_skip: bool = False) -> Report:
+    """Write the project's tree, pruning the generated files it no longer has; the report lists
+    every file created, changed or deleted (none when the tree was up to date), and the allowed
+    webhook skips as warnings."""
+    return _report(path, write=True, allow_skip=allow_skip)
+
+
+def check_project(path: str | Path = PROJECT_FILE, *, allow_skip: bool = False) -> Report:
+    """Compare the project's tree with the files on disk, writing nothing."""
+    return _report(path, write=False, allow_skip=allow_skip)

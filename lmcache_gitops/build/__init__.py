@@ -1,0 +1,1 @@
+"""Typed inputs -> objects: conditional defaults, the engine view, the object builders, whole-fleet checks."""

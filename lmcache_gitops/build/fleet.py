@@ -1,0 +1,179 @@
+"""Every resource built at once: its objects, its engine view, and the checks across the fleet."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import Problem
+from ..k8s import checks
+from ..k8s.kinds import group
+from ..models import CacheBlendEngine, LMCacheCoordinator
+from ..naming import COORDINATOR_APP, ENGINE_APP, coordinator_url
+from ..read.inputs import Manifest, Resource, repeats
+from .connection import connection_data
+from .coordinator import coordinator_objects
+from .engine import engine_objects, operator_volumes
+from .view import Engine, engine
+
+_NAME = ("metadata", "name")
+
+Object = dict[str, Any]
+ObjectKey = tuple[str, str, str, str]  # (apiVersion or group, kind, namespace, name)
+
+
+@dataclass(frozen=True)
+class Built:
+    """One resource with the objects it generates."""
+
+    resource: Resource
+    objects: list[Object]
+
+
+@dataclass(frozen=True)
+class BuiltEngine(Built):
+    """An engine with its objects, its typed view and its connection ConfigMap's data by key:
+    what the webhooks need to wire a pod to it."""
+
+    engine: Engine
+    connection: Mapping[str, str]
+
+
+def _resource_problems(item: Built) -> Iterator[Problem]:
+    """Checks of one resource that need its namespace or its engine view, or that the API server
+    would otherwise make when its objects are applied."""
+    resource = item.resource
+    model = resource.model
+    spec = model.spec
+    meta = model.metadata
+    app = COORDINATOR_APP if isinstance(model, LMCacheCoordinator) else ENGINE_APP
+    found: list[checks.Finding] = []
+    if reason := checks.dns1123_subdomain(meta.name):
+        found.append((_NAME, reason))
+    if reason := checks.dns1123_label(resource.namespace):
+        found.append((("metadata", "namespace"), reason))
+    found += checks.labels(("metadata", "labels"), meta.labels)
+    found += checks.annotation_keys(("metadata", "annotations"), meta.annotations)
+    found += checks.pod_labels(("spec", "podLabels"), app, meta.name, spec.pod_labels)
+    found += checks.annotation_keys(("spec", "podAnnotations"), spec.pod_annotations)
+    found += checks.labels(("spec", "nodeSelector"), spec.node_selector)
+    found += checks.resources(("spec", "resourceOverrides"), spec.resource_overrides)
+    if spec.prometheus and spec.prometheus.service_monitor:
+        found += checks.labels(("spec", "prometheus", "serviceMonitor", "labels"), spec.prometheus.service_monitor.labels)
+    if isinstance(item, BuiltEngine):
+        found += _engine_findings(resource, item.engine)
+    else:
+        found += _volume_findings(resource, [], [])
+    for path, message in found:
+        yield resource.problem(path, message)
+
+
+def _engine_findings(resource: Resource, view: Engine) -> Iterator[checks.Finding]:
+    spec = view.spec
+    model = resource.model
+    if isinstance(model, CacheBlendEngine) and not model.spec.injection.payload_image.repository:
+        yield ("spec", "injection", "payloadImage", "repository"), "Required value"
+    resp = spec.l2_backend.resp if spec.l2_backend else None
+    ref = resp.auth_secret_ref if resp else None
+    if ref is not None and ref.namespace not in (None, resource.namespace):
+        yield (
+            ("spec", "l2Backend", "resp", "authSecretRef", "namespace"),
+            f'must be the engine namespace "{resource.namespace}": lmcache-gitops references the Secret '
+            "in place and never copies Secrets across namespaces",
+        )
+    yield from _volume_findings(resource, operator_volumes(view)[0], view.init_containers or [])
+
+
+def _volume_findings(resource: Resource, generated: list[Any], init_containers: list[Any]) -> Iterator[checks.Finding]:
+    """The user's volumes must not clash with the ones the operator adds, and every mount needs a volume."""
+    spec = resource.model.spec
+    user_volumes = spec.volumes or []
+    yield from checks.volumes(("spec", "volumes"), user_volumes, {v["name"] for v in generated})
+    names = {v["name"] for v in [*user_volumes, *generated]}
+    yield from checks.mounts(("spec", "volumeMounts"), spec.volume_mounts, names)
+    for index, container in enumerate(init_containers):
+        yield from checks.mounts(("spec", "initContainers", index, "volumeMounts"), container.get("volumeMounts"), names)
+
+
+def _coordinator_url(resource: Resource, ports: dict[tuple[str, str], int]) -> tuple[str | None, list[Problem]]:
+    """An engine's coordinator URL: `url` as given, or `ref` resolved among the input's coordinators."""
+    link = resource.model.spec.coordinator  # type: ignore[union-attr]
+    if link is None:
+        return None, []
+    if link.url:
+        return link.url, []
+    name = link.ref.name
+    port = ports.get((resource.namespace, name))
+    if port is None:
+        message = f'no LMCacheCoordinator "{name}" in namespace "{resource.namespace}" among the input files'
+        return None, [resource.problem(("spec", "coordinator", "ref", "name"), message)]
+    return coordinator_url(name, resource.namespace, port), []
+
+
+def _build(resource: Resource, ports: dict[tuple[str, str], int]) -> tuple[Built, list[Problem]]:
+    model = resource.model
+    if isinstance(model, LMCacheCoordinator):
+        return Built(resource, coordinator_objects(model.metadata.name, resource.namespace, model.spec)), []
+    url, problems = _coordinator_url(resource, ports)
+    view = engine(model, resource.namespace, url)
+    return BuiltEngine(resource, engine_objects(view), view, connection_data(view)), problems
+
+
+def _name_problems(built: list[Built]) -> Iterator[Problem]:
+    """Generated names must be valid for their kind and must not collide across resources."""
+    owner: dict[ObjectKey, Resource] = {}
+    clashes: defaultdict[tuple[Resource, Resource], list[str]] = defaultdict(list)
+    for item in built:
+        resource = item.resource
+        for obj in item.objects:
+            kind, name = obj["kind"], obj["metadata"]["name"]
+            reason = checks.dns1035_label(name) if kind == "Service" else checks.dns1123_subdomain(name)
+            if reason:
+                yield resource.problem(_NAME, f'the generated {kind} name "{name}" {reason}')
+            first = owner.setdefault((obj["apiVersion"], kind, obj["metadata"]["namespace"], name), resource)
+            if first.key != resource.key:  # the same key twice is reported once, as a duplicate
+                clashes[(resource, first)].append(f'{kind} "{name}"')
+    for (resource, first), names in clashes.items():
+        yield resource.problem(
+            _NAME,
+            f'generates {", ".join(names)}, which {first.kind} "{first.name}" ({first.document.where(_NAME)}) also generates',
+        )
+
+
+def build_resources(resources: Iterable[Resource]) -> tuple[list[Built], list[Problem]]:
+    """Each resource with the objects it generates, in a fixed order, and every problem."""
+    ordered = sorted(resources, key=lambda r: (r.key, r.document.source, r.document.line(())))
+    problems = [
+        again.problem(_NAME, f'{again.kind} "{again.name}" is already defined in namespace "{again.namespace}" at {first.document.where(_NAME)}')
+        for again, first in repeats(ordered, lambda r: r.key)
+    ]
+    ports = {(r.namespace, r.name): r.model.spec.port for r in ordered if isinstance(r.model, LMCacheCoordinator)}
+    built = []
+    for resource in ordered:
+        item, found = _build(resource, ports)
+        problems += found
+        problems += _resource_problems(item)
+        built.append(item)
+    problems += _name_problems(built)
+    return built, problems
+
+
+def manifest_problems(manifests: list[Manifest], built: list[Built]) -> Iterator[Problem]:
+    """An object of the user's may appear once, and must not be one that a resource generates."""
+    owners = {
+        (group(obj["apiVersion"]), obj["kind"], obj["metadata"]["namespace"], obj["metadata"]["name"]): item.resource
+        for item in built
+        for obj in item.objects
+    }
+    for manifest in manifests:
+        owner = owners.get(manifest.key)
+        if owner is not None:
+            yield manifest.problem(_NAME, f'{_what(manifest)} is generated by {owner.kind} "{owner.name}": rename one of them')
+    for again, first in repeats((m for m in manifests if m.key not in owners), lambda m: m.key):
+        yield again.problem(_NAME, f"{_what(again)} is already defined at {first.document.where(_NAME)}")
+
+
+def _what(manifest: Manifest) -> str:
+    return f'{manifest.kind} "{manifest.name}" in namespace "{manifest.namespace}"'

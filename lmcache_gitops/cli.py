@@ -1,0 +1,235 @@
+"""The `lmcache-gitops` command line: a thin layer over the library with a stable exit-code contract.
+
+0: success. 1: invalid input (one "<file>:<line>: <path>: <message>" line per problem on stderr).
+2: wrong usage. 3: an internal error (a bug: please report it).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import click
+
+import lmcache_gitops as lg
+
+from .errors import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, InvalidInput, Problem
+from .files.scaffold import scaffold
+from .models import KINDS
+from .models.json_schema import json_schema_text
+from .naming import PROJECT_FILE
+
+
+def _run(action: Callable[[], None], json_problems: bool = False) -> None:
+    """Run a command body, mapping bad input to exit 1 and anything unexpected to exit 3."""
+    try:
+        action()
+    except InvalidInput as err:
+        if json_problems:
+            click.echo(json.dumps({"problems": [problem.to_json() for problem in err.problems]}, indent=2, sort_keys=True))
+        for problem in err.problems:
+            click.echo(str(problem), err=True)
+        noun = "problem" if len(err.problems) == 1 else "problems"
+        click.echo(f"lmcache-gitops: {len(err.problems)} {noun} found; nothing was written", err=True)
+        sys.exit(EXIT_INVALID)
+    except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as err:  # noqa: BLE001 - the exit-3 contract: a bug, never bad input
+        click.echo(f"lmcache-gitops: internal error: {type(err).__name__}: {err}", err=True)
+        click.echo("This is a bug in lmcache-gitops; please report it with the input that caused it.", err=True)
+        sys.exit(EXIT_INTERNAL)
+
+
+def _namespace_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--namespace",
+        "-n",
+        default=lg.DEFAULT_NAMESPACE,
+        show_default=True,
+        help="Namespace for resources that do not set metadata.namespace.",
+    )(func)
+
+
+def _allow_skip_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--allow-skip",
+        is_flag=True,
+        help="Deploy the workloads the webhook would skip unwired, with its skip-reason annotation "
+        "and a warning, instead of failing (one workload: the annotation lmcache-gitops/allow-skip: \"true\").",
+    )(func)
+
+
+def _warn(problem: Problem) -> None:
+    click.echo(str(problem), err=True)
+
+
+def _project_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--project",
+        "-p",
+        "project_file",
+        default=PROJECT_FILE,
+        show_default=True,
+        type=click.Path(dir_okay=False),
+        help="The project file; paths in it are relative to its folder.",
+    )(func)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(lg.__version__, prog_name="lmcache-gitops")
+def cli() -> None:
+    """Compile LMCache operator resources (LMCacheEngine, CacheBlendEngine, LMCacheCoordinator)
+    into plain Kubernetes objects and a Kustomize tree for Argo CD or Flux, with no operator or
+    webhook in the cluster."""
+
+
+@cli.command()
+@click.argument("files", nargs=-1, metavar="[FILE...]")
+@_namespace_option
+@click.option("--env", "-e", "environment", help="Render this environment of the project instead of FILE...")
+@_project_option
+@_allow_skip_option
+def render(files: Sequence[str], namespace: str, environment: str | None, project_file: str, allow_skip: bool) -> None:
+    """Print every object the specs in FILE... generate, as multi-document YAML, with your own
+    objects in FILE... (any other apiVersion): workloads that opt in to injection are wired to
+    their engine as the operator's webhooks would wire their pods.
+
+    A FILE may be a folder: every .yaml/.yml file below it is read. With --env, print what one
+    environment of the project deploys: exactly what `kustomize build overlays/<env>` gives.
+    Output goes to stdout in a fixed order (the same bytes for the same specs, whatever the order
+    of the files). On invalid input nothing is printed to stdout; each problem is one line on
+    stderr and the exit code is 1.
+
+    \b
+    Examples:
+      lmcache-gitops render --namespace llm specs/engine.yaml workloads/vllm.yaml > objects.yaml
+      lmcache-gitops render --env prod
+    """
+    if bool(files) == bool(environment):
+        raise click.UsageError("give either FILE... or --env ENV")
+
+    def action() -> None:
+        if environment:
+            objects = lg.render_environment(environment, project_file, allow_skip=allow_skip, warn=_warn)
+        else:
+            objects = lg.render_files(files, namespace, allow_skip=allow_skip, warn=_warn)
+        click.echo(lg.to_yaml(objects), nl=False)
+
+    _run(action)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@_namespace_option
+@_allow_skip_option
+def validate(files: Sequence[str], namespace: str, allow_skip: bool) -> None:
+    """Check the specs and workloads in FILE... with every rule `render` applies; print nothing
+    when valid.
+
+    \b
+    Example (exit 0 when valid, 1 with one line per problem otherwise):
+      lmcache-gitops validate specs/
+      specs/engine.yaml:7: spec.l1.sizeGB: must be greater than 0
+    """
+
+    def action() -> None:
+        lg.render_files(files, namespace, allow_skip=allow_skip, warn=_warn)
+
+    _run(action)
+
+
+@cli.command(name="compile")
+@_project_option
+@click.option("--check", is_flag=True, help="Write nothing; report the files that are out of date.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one JSON document on stdout (the changes, or the problems), for scripts.",
+)
+@_allow_skip_option
+def compile_command(project_file: str, check: bool, output_format: str, allow_skip: bool) -> None:
+    """Compile the project into its Kustomize tree: bases/ and overlays/<env>/.
+
+    Writes the files that changed and deletes the generated files the project no longer has (never
+    a file lmcache-gitops did not generate). Exit code 0 when the tree was already up to date, 1 when
+    anything was created, changed or deleted (listed on stdout), as a pre-commit hook must. With
+    --check nothing is written and each stale file is listed with its changed fields.
+
+    \b
+    Examples:
+      lmcache-gitops compile                  # update the tree, then commit it
+      lmcache-gitops compile --check          # in CI: fail when the committed tree is stale
+    """
+
+    def action() -> None:
+        run = lg.check_project if check else lg.compile_project
+        report = run(project_file, allow_skip=allow_skip)
+        for warning in report.warnings:
+            _warn(warning)
+        if output_format == "json":
+            click.echo(json.dumps(report.to_json(), indent=2, sort_keys=True))
+        else:
+            click.echo(report.text(), nl=False)
+        if not report.up_to_date:
+            sys.exit(EXIT_INVALID)
+
+    _run(action, json_problems=output_format == "json")
+
+
+@cli.command()
+@click.argument("folder", default=".", type=click.Path(file_okay=False))
+def init(folder: str) -> None:
+    """Start a project in FOLDER (default: here), which must be empty: a project file with dev
+    and prod environments, an example spec, and the compiled tree.
+
+    \b
+    Then:
+      lmcache-gitops compile && git add -A && git commit -m "LMCache for dev and prod"
+    """
+
+    def action() -> None:
+        for path in scaffold(Path(folder)):
+            click.echo(f"  created  {path}")
+        report = lg.compile_project(Path(folder) / PROJECT_FILE)
+        click.echo(report.text(), nl=False)
+        click.echo("Next: edit the specs or lmcache-gitops.yaml, run `lmcache-gitops compile`, commit, and point Argo CD or Flux at overlays/<env>.")
+
+    _run(action)
+
+
+@cli.command()
+@click.argument("kind", required=False, type=click.Choice([*sorted(KINDS), "project"]))
+def schema(kind: str | None) -> None:
+    """Print the JSON Schema of input documents (of one KIND, or of any kind), or with
+    `project`, of the project file.
+
+    Point an editor at it for completion and checks as you type.
+
+    \b
+    Example, with yaml-language-server:
+      lmcache-gitops schema > lmcache.schema.json
+      # yaml-language-server: $schema=./lmcache.schema.json      (first line of a spec file)
+    """
+    _run(lambda: click.echo(json_schema_text(kind), nl=False))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code instead of exiting (for tests and embedding)."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="lmcache-gitops", standalone_mode=False)
+    except click.exceptions.Exit as err:
+        return err.exit_code
+    except click.ClickException as err:
+        err.show()
+        return err.exit_code
+    except click.exceptions.Abort:
+        click.echo("Aborted!", err=True)
+        return 130
+    except SystemExit as err:
+        return err.code if isinstance(err.code, int) else EXIT_INVALID
+    return EXIT_OK

@@ -1,0 +1,1 @@
+"""The only code that touches the disk: input files and globs, the tree's atomic writes, init."""

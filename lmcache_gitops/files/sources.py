@@ -1,0 +1,59 @@
+"""Input files on disk: files, folders and the project's globs, read as sources."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from ..errors import Problem
+from ..models.project_file import Project
+from ..naming import HEADER
+from ..read.inputs import Source
+from ..read.yamlio import Document
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+KUSTOMIZATIONS = frozenset({"kustomization.yaml", "kustomization.yml", "Kustomization"})
+
+
+def _is_input(path: Path) -> bool:
+    """A file a folder or glob contributes: YAML, and not a kustomization (which names other
+    files rather than holding objects)."""
+    return path.suffix in SPEC_SUFFIXES and path.name not in KUSTOMIZATIONS and path.is_file()
+
+
+def read_files(paths: Iterable[str | Path]) -> tuple[list[Source], list[Problem]]:
+    """The text of each file, a folder standing for every .yaml/.yml file below it, and a problem
+    for each file that cannot be read or is not UTF-8."""
+    sources, problems = [], []
+    for given in paths:
+        path = Path(given)
+        files = sorted(p for p in path.rglob("*") if _is_input(p)) if path.is_dir() else [path]
+        for file in files:
+            name = str(file)
+            if file.name in KUSTOMIZATIONS:
+                problems.append(Problem(name, 1, "", "a kustomization names other files rather than holding objects: give those files instead"))
+                continue
+            try:
+                sources.append(Source(name, file.read_bytes().decode("utf-8")))
+            except UnicodeDecodeError as err:
+                problems.append(Problem(name, 1, "", f"the file is not UTF-8 text ({err.reason} at byte {err.start})"))
+            except OSError as err:
+                problems.append(Problem(name, 1, "", f"cannot read the file: {err.strerror or err}"))
+    return sources, problems
+
+
+def read_project_inputs(settings: Project, document: Document, root: Path) -> tuple[list[Source], list[Problem]]:
+    """The sources the project's `specs` and `workloads` globs match below ``root``, each once, in a
+    fixed order: never the project file itself, nor a file of the tree (a glob such as `**/*.yaml`
+    matches both), and a problem for each glob that matches nothing."""
+    files: dict[Path, None] = {}
+    problems = []
+    project_file = Path(document.source).resolve()
+    for field in ("specs", "workloads"):
+        for index, pattern in enumerate(getattr(settings, field)):
+            found = sorted(p for p in root.glob(pattern) if _is_input(p) and p.resolve() != project_file)
+            if not found:
+                problems.append(document.problem((field, index), f"matches no file in {root}"))
+            files.update(dict.fromkeys(found))
+    sources, unreadable = read_files(files)
+    return [s for s in sources if not s.text.startswith(HEADER)], [*problems, *unreadable]

@@ -1,0 +1,124 @@
+"""Reports of what a compile changed, or would change: per file, and per field of changed objects."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ..errors import FieldPath, Problem, format_path
+from ..read.yamlio import load_documents
+
+_ABSENT: Any = object()
+
+Change = Literal["created", "changed", "deleted"]
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One file of the tree that differs on disk: its path below the output folder and both texts."""
+
+    path: str
+    change: Change
+    old: str | None
+    new: str | None
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field of a changed object: its path and both values (``_ABSENT`` where it is not set)."""
+
+    path: str
+    old: Any
+    new: Any
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"path": self.path}
+        if self.old is not _ABSENT:
+            out["old"] = self.old
+        if self.new is not _ABSENT:
+            out["new"] = self.new
+        return out
+
+    def __str__(self) -> str:
+        return f"{self.path}: {_show(self.old)} -> {_show(self.new)}"
+
+
+def _show(value: Any) -> str:
+    return "(not set)" if value is _ABSENT else json.dumps(value, sort_keys=True)
+
+
+def _walk(old: Any, new: Any, path: FieldPath) -> Iterator[FieldChange]:
+    if old == new:
+        return
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(old.keys() | new.keys()):
+            yield from _walk(old.get(key, _ABSENT), new.get(key, _ABSENT), (*path, key))
+    elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        for index, (before, after) in enumerate(zip(old, new)):
+            yield from _walk(before, after, (*path, index))
+    else:
+        yield FieldChange(format_path(path), old, new)
+
+
+def field_changes(change: FileChange) -> list[FieldChange] | None:
+    """The fields that differ between the old and the new object of a changed file, or None when
+    the old file is not a readable object (edited by hand, for example)."""
+    old, new = _object(change.old), _object(change.new)
+    return None if old is None or new is None else list(_walk(old, new, ()))
+
+
+def _object(text: str | None) -> dict[str, Any] | None:
+    documents, problems = load_documents(text or "", "")
+    if problems or len(documents) != 1 or not isinstance(documents[0].data, dict):
+        return None
+    return documents[0].data
+
+
+@dataclass(frozen=True)
+class Report:
+    """The outcome of `compile` (``written``) or `compile --check`: every file that differs."""
+
+    changes: list[FileChange]
+    written: bool
+    output: str  # the output folder as the user names it, to print paths they can open
+    warnings: list[Problem] = field(default_factory=list)  # the webhook skips that were allowed
+
+    @property
+    def up_to_date(self) -> bool:
+        return not self.changes
+
+    def _path(self, change: FileChange) -> str:
+        return change.path if self.output in ("", ".") else f"{self.output.rstrip('/')}/{change.path}"
+
+    def to_json(self) -> dict[str, Any]:
+        files = []
+        for change in self.changes:
+            entry: dict[str, Any] = {"path": self._path(change), "change": change.change}
+            if change.change == "changed":
+                fields = field_changes(change)
+                if fields is not None:
+                    entry["fields"] = [item.to_json() for item in fields]
+            files.append(entry)
+        return {
+            "upToDate": self.up_to_date,
+            "written": self.written,
+            "files": files,
+            "warnings": [warning.to_json() for warning in self.warnings],
+        }
+
+    def text(self) -> str:
+        if self.up_to_date:
+            return "lmcache-gitops: the tree is up to date\n"
+        verb = "was updated" if self.written else "is out of date"
+        noun = "file" if len(self.changes) == 1 else "files"
+        lines = [f"lmcache-gitops: the tree {verb} ({len(self.changes)} {noun}):"]
+        for change in self.changes:
+            lines.append(f"  {change.change:<8} {self._path(change)}")
+            if change.change == "changed" and not self.written:
+                fields = field_changes(change)
+                lines += [f"      {item}" for item in fields] if fields is not None else ["      (not a readable object)"]
+        if not self.written:
+            lines.append("Run `lmcache-gitops compile` to update it.")
+        return "\n".join(lines) + "\n"

@@ -1,0 +1,213 @@
+"""A project compiled: the specs as written (the bases) and each environment with its overrides."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..build.fleet import Built
+from ..errors import FieldPath, InvalidInput, Problem
+from ..inject.deploy import Fleet, compile_fleet, deployed_objects
+from ..inject.wiring import Deployed
+from ..k8s import checks
+from ..k8s.kinds import annotated_metadata, in_namespace, sort_objects
+from ..models.project_file import Environment, Project
+from ..naming import selector_labels
+from ..read.inputs import Inputs, Manifest, Resource, parse, repeats
+from ..read.messages import validate_as
+from ..read.yamlio import Document, Override
+
+Objects = list[dict[str, Any]]
+
+_RESERVED_LABELS = frozenset(selector_labels("", ""))  # the keys Services and ServiceMonitors select on
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch: mappings merge key by key, null removes, anything else replaces."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    out = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = merge_patch(out.get(key), value)
+    return out
+
+
+@dataclass(frozen=True)
+class EnvironmentBuild:
+    """One environment, compiled: its settings, each deployed resource with its objects (with the
+    resource's extra labels and annotations, before the environment's own), and each of the
+    user's manifests with the object it deploys there."""
+
+    name: str
+    settings: Environment
+    built: list[Built]
+    workloads: list[Deployed]
+
+    def objects(self) -> Objects:
+        """Everything the environment deploys, exactly as `kustomize build overlays/<name>` gives it."""
+        labels, annotations = self.settings.labels or {}, self.settings.annotations or {}
+        return sort_objects(add_metadata(obj, labels, annotations) for obj in deployed_objects(self.built, self.workloads))
+
+
+@dataclass(frozen=True)
+class ProjectBuild:
+    """The whole project, compiled: the bases (the specs as written, the manifests wired in the
+    base namespace), every environment, and the webhook skips that were allowed."""
+
+    base: Fleet  # its objects are what `kustomize build bases` gives
+    environments: list[EnvironmentBuild]
+    warnings: list[Problem]
+
+    def environment(self, name: str) -> EnvironmentBuild:
+        for env in self.environments:
+            if env.name == name:
+                return env
+        known = ", ".join(f'"{env.name}"' for env in self.environments)
+        raise KeyError(f'no environment "{name}" in the project (it has {known})')
+
+
+def add_metadata(obj: dict[str, Any], labels: dict[str, str], annotations: dict[str, str]) -> dict[str, Any]:
+    """``obj`` with extra labels on its metadata and extra annotations on its metadata and pod
+    templates, as kustomize's `labels` (includeSelectors false) and `commonAnnotations` add them."""
+    if not labels and not annotations:
+        return obj
+    out = copy.deepcopy(obj)
+    if labels:
+        out["metadata"]["labels"] = {**(out["metadata"].get("labels") or {}), **labels}
+    if annotations:
+        for path in annotated_metadata(out):
+            node = out
+            for part in path:  # created where missing, as kustomize's fieldspecs (create: true) do
+                if not isinstance(node.get(part), dict):
+                    node[part] = {}
+                node = node[part]
+            node["annotations"] = {**(node.get("annotations") or {}), **annotations}
+    return out
+
+
+def _with_extra_metadata(env: Environment, item: Built) -> Built:
+    """The resource's objects with the labels and annotations its override adds (patched, in the tree)."""
+    override = env.overrides.get(item.resource.name)
+    if override is None:
+        return item
+    return replace(item, objects=[add_metadata(obj, override.labels or {}, override.annotations or {}) for obj in item.objects])
+
+
+def parse_project(document: Document) -> Project:
+    project, problems = validate_as(Project, document, document.data)
+    if project is None:
+        raise InvalidInput(problems)
+    return project
+
+
+def _setting_problems(project: Project, document: Document, names: set[str]) -> Iterator[Problem]:
+    """Checks of the project file that need the resources' names."""
+    for env_name, env in project.environments.items():
+        where: FieldPath = ("environments", env_name)
+        if reason := checks.dns1123_label(env_name):
+            yield document.problem(where, f"environment name {reason} (it names the folder overlays/<name>)")
+        if reason := checks.dns1123_label(env.namespace):
+            yield document.problem((*where, "namespace"), reason)
+        for index, name in enumerate(env.include or ()):
+            if name not in names:
+                yield document.problem((*where, "include", index), _unknown(name, names))
+        findings = [*_metadata_findings(where, env.labels, env.annotations)]
+        for name, override in env.overrides.items():
+            if name not in names:
+                findings.append(((*where, "overrides", name), _unknown(name, names)))
+            elif env.include is not None and name not in env.include:
+                findings.append(((*where, "overrides", name), f'"{name}" is not in this environment\'s include list'))
+            findings += _metadata_findings((*where, "overrides", name), override.labels, override.annotations)
+        for path, message in findings:
+            yield document.problem(path, message)
+
+
+def _metadata_findings(where: FieldPath, labels: dict[str, str] | None, annotations: dict[str, str] | None) -> Iterator[checks.Finding]:
+    yield from checks.labels((*where, "labels"), labels)
+    yield from checks.annotation_keys((*where, "annotations"), annotations)
+    for key in sorted(set(labels or ()) & _RESERVED_LABELS):
+        yield (*where, "labels", key), f"{key} is a label that selectors use; lmcache-gitops sets it"
+
+
+def _unknown(name: str, names: Iterable[str]) -> str:
+    known = ", ".join(json.dumps(n) for n in sorted(names)) or "none"
+    return f"no resource named {json.dumps(name)} among the specs (they define {known})"
+
+
+def _names_problems(resources: list[Resource]) -> Iterator[Problem]:
+    """An environment deploys into one namespace, so a name may appear once in the whole project."""
+    for again, first in repeats(resources, lambda r: r.name):
+        if again.key != first.key:  # the same key is a duplicate, reported by the fleet
+            yield again.problem(
+                ("metadata", "name"),
+                f'"{again.name}" is also the name of {first.kind} in namespace "{first.namespace}" '
+                f"({first.document.where(('metadata', 'name'))}); resource names must be "
+                "unique in a project, because each environment deploys into one namespace",
+            )
+
+
+def _in_environment(env_name: str) -> str:
+    return f' (in environment "{env_name}")'
+
+
+def _environment_resources(
+    env_name: str, env: Environment, resources: list[Resource], document: Document
+) -> tuple[list[Resource], list[Problem]]:
+    """The resources ``env`` deploys, in its namespace, with its overrides applied. A problem in a
+    field an override sets points at the project file; any other at the spec, naming the environment."""
+    out, problems = [], []
+    included = set(env.include) if env.include is not None else None
+    for resource in resources:
+        if included is not None and resource.name not in included:
+            continue
+        override = env.overrides.get(resource.name)
+        seen = replace(resource.document, context=_in_environment(env_name))
+        if override is None or override.spec is None:
+            out.append(replace(resource, namespace=env.namespace, document=seen))
+            continue
+        root = ("environments", env_name, "overrides", resource.name, "spec")
+        data = {**seen.data, "spec": merge_patch(seen.data.get("spec") or {}, override.spec)}
+        merged, found = parse(replace(seen, data=data, override=Override(document, root, override.spec)), env.namespace)
+        problems += found
+        if merged is not None:
+            out.append(replace(merged, namespace=env.namespace))
+    return out, problems
+
+
+def _compile(inputs: Inputs, allow_skip: bool) -> tuple[Fleet, list[Problem]]:
+    try:
+        return compile_fleet(inputs, allow_skip=allow_skip), []
+    except InvalidInput as err:
+        return Fleet([], [], []), list(err.problems)
+
+
+def build_project(project: Project, document: Document, inputs: Inputs, *, allow_skip: bool = False) -> ProjectBuild:
+    """Compile the bases and every environment; raises InvalidInput with every problem of all of them."""
+    resources = inputs.resources
+    problems = [*_names_problems(resources), *_setting_problems(project, document, {r.name for r in resources})]
+    base, found = _compile(inputs, allow_skip)
+    problems += found
+    warnings = list(base.warnings)
+    environments = []
+    for env_name, env in sorted(project.environments.items()):
+        env_resources, found = _environment_resources(env_name, env, resources, document)
+        moved = [
+            Manifest(in_namespace(m.data, env.namespace), replace(m.document, context=_in_environment(env_name)))
+            for m in inputs.manifests
+        ]
+        compiled, more = _compile(Inputs(env_resources, moved), allow_skip)
+        # A problem (or an allowed skip) of the input itself shows in every environment too: report it once.
+        for known, new in ((problems, [*found, *more]), (warnings, compiled.warnings)):
+            seen = {(p.source, p.line, p.path) for p in known}
+            known += [p for p in new if (p.source, p.line, p.path) not in seen]
+        built = [_with_extra_metadata(env, item) for item in compiled.built]
+        environments.append(EnvironmentBuild(env_name, env, built, compiled.workloads))
+    if problems:
+        raise InvalidInput(problems)
+    return ProjectBuild(base, environments, sorted(warnings))

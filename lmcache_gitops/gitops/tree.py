@@ -1,0 +1,157 @@
+"""The GitOps tree of a compiled project, as file paths and their text (no I/O).
+
+    bases/kustomization.yaml                  every base
+    bases/<resource>/kustomization.yaml       the resource's objects
+    bases/<resource>/<kind>.<name>.yaml       one object per file, in the base namespace
+    bases/_workloads/<kind>.<name>.yaml       a copy of each of the user's objects, as written
+    bases/_workloads/patches/<kind>.<name>.yaml   the webhook's wiring of a workload (base namespace)
+    overlays/<env>/kustomization.yaml         the bases, the namespace, labels, annotations, patches
+    overlays/<env>/patches/<kind>.<name>.yaml what differs in the environment (strategic merge)
+    overlays/<env>/<kind>.<name>.yaml         an object only the environment has
+
+Kustomize's namespace transformer rewrites metadata.namespace but not names inside strings (the
+connection JSON's host, coordinator URLs in args): those differ from the base in every
+environment with another namespace, so patches carry them like any other difference.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..build.fleet import Built
+from ..errors import InvalidInput, Problem
+from ..inject.wiring import Deployed
+from ..naming import BASES, HEADER, KUSTOMIZATION, OVERLAYS, PATCHES, WORKLOADS
+from ..read.inputs import Manifest, Resource
+from ..read.yamlio import dump_all
+from . import smp
+from .environments import EnvironmentBuild, ProjectBuild
+
+Tree = dict[str, str]  # POSIX path below the output folder -> file text
+
+ObjectKey = tuple[str, str, str]
+
+
+def _key(obj: dict[str, Any]) -> ObjectKey:
+    return (obj["apiVersion"], obj["kind"], obj["metadata"]["name"])
+
+
+def file_name(obj: dict[str, Any]) -> str:
+    """``<kind>.<name>.yaml``: names are DNS subdomains (checked), so always one safe path segment."""
+    return f"{obj['kind'].lower()}.{obj['metadata']['name']}.yaml"
+
+
+def _text(obj: dict[str, Any]) -> str:
+    return HEADER + dump_all([obj])
+
+
+def _kustomization(**fields: Any) -> str:
+    """A kustomization with current fields only, in kustomize's own field order
+    (kustfile `determineFieldOrder`), so `kustomize edit fix` leaves it unchanged."""
+    order = ("resources", "namespace", "labels", "commonAnnotations", "patches")
+    body = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization"}
+    body.update((name, fields[name]) for name in order if fields.get(name) is not None)
+    return HEADER + dump_all([body], sort_keys=False)
+
+
+def _workloads(workloads: list[Deployed]) -> tuple[Tree, list[Problem]]:
+    """The user's objects as written, and a patch with the wiring of each wired workload."""
+    folder = f"{BASES}/{WORKLOADS}"
+    tree: Tree = {}
+    patches, problems = [], []
+    for deployed in workloads:
+        manifest = deployed.manifest
+        tree[f"{folder}/{file_name(manifest.data)}"] = _text(manifest.data)
+        change = _patch(manifest, manifest.data, deployed.object, problems)
+        if change is not None:
+            path = f"{PATCHES}/{file_name(manifest.data)}"
+            patches.append({"path": path})
+            tree[f"{folder}/{path}"] = _text(change)
+    names = sorted(file_name(deployed.manifest.data) for deployed in workloads)
+    tree[f"{folder}/{KUSTOMIZATION}"] = _kustomization(resources=names, patches=sorted(patches, key=lambda p: p["path"]) or None)
+    return tree, problems
+
+
+def _bases(base: list[Built], workloads: list[Deployed]) -> tuple[Tree, list[Problem]]:
+    folders = sorted(item.resource.name for item in base) + ([WORKLOADS] if workloads else [])
+    tree = {f"{BASES}/{KUSTOMIZATION}": _kustomization(resources=sorted(folders))}
+    for item in base:
+        folder = f"{BASES}/{item.resource.name}"
+        names = sorted(file_name(obj) for obj in item.objects)
+        tree[f"{folder}/{KUSTOMIZATION}"] = _kustomization(resources=names)
+        tree.update((f"{folder}/{file_name(obj)}", _text(obj)) for obj in item.objects)
+    if not workloads:
+        return tree, []
+    more, problems = _workloads(workloads)
+    return {**tree, **more}, problems
+
+
+def _patch(owner: Resource | Manifest, old: dict[str, Any], new: dict[str, Any] | None, problems: list[Problem]) -> dict[str, Any] | None:
+    """The patch from ``old`` to ``new`` (None: delete it), compared in ``old``'s namespace (an
+    overlay's namespace transformer does the rest); None when they are equal or it cannot be
+    patched, which is added to ``problems``."""
+    if new is None:
+        return smp.deletion(old)
+    try:
+        return smp.patch(old, {**new, "metadata": {**new["metadata"], "namespace": old["metadata"]["namespace"]}})
+    except smp.Unpatchable as err:
+        problems.append(
+            owner.problem(
+                ("metadata", "name"),
+                f'{old["kind"]} "{old["metadata"]["name"]}" cannot be patched: {err} (kustomize merges that list item by item on it)',
+            )
+        )
+        return None
+
+
+def _overlay(env: EnvironmentBuild, base: list[Built], workloads: list[Deployed]) -> tuple[Tree, list[Problem]]:
+    folder = f"{OVERLAYS}/{env.name}"
+    base_objects = {item.resource.name: {_key(obj): obj for obj in item.objects} for item in base}
+    tree: Tree = {}
+    resources, patches, problems = [], [], []
+
+    def add_patch(owner: Resource | Manifest, old: dict[str, Any], new: dict[str, Any] | None) -> None:
+        change = _patch(owner, old, new, problems)
+        if change is not None:
+            path = f"{PATCHES}/{file_name(old)}"
+            patches.append({"path": path})
+            tree[f"{folder}/{path}"] = _text(change)
+
+    for item in env.built:
+        resource = item.resource
+        resources.append(f"../../{BASES}/{resource.name}")
+        before = base_objects[resource.name]
+        after = {_key(obj): obj for obj in item.objects}
+        for key in sorted(before.keys() | after.keys()):
+            old, new = before.get(key), after.get(key)
+            if old is None:
+                resources.append(file_name(new))
+                tree[f"{folder}/{file_name(new)}"] = _text(new)
+            else:
+                add_patch(resource, old, new)
+    if workloads:
+        resources.append(f"../../{BASES}/{WORKLOADS}")
+    # The environment has the same manifests, in the same order, moved to its namespace.
+    for old, new in zip(workloads, env.workloads):
+        add_patch(old.manifest, old.object, new.object)
+    settings = env.settings
+    tree[f"{folder}/{KUSTOMIZATION}"] = _kustomization(
+        resources=sorted(resources),
+        namespace=settings.namespace,
+        labels=[{"pairs": dict(sorted(settings.labels.items()))}] if settings.labels else None,
+        commonAnnotations=dict(sorted(settings.annotations.items())) if settings.annotations else None,
+        patches=sorted(patches, key=lambda p: p["path"]) or None,
+    )
+    return tree, problems
+
+
+def build_tree(build: ProjectBuild) -> Tree:
+    """Every file of the tree; raises InvalidInput when an environment's change cannot be patched."""
+    tree, problems = _bases(build.base.built, build.base.workloads)
+    for env in build.environments:
+        overlay, found = _overlay(env, build.base.built, build.base.workloads)
+        tree.update(overlay)
+        problems += found
+    if problems:
+        raise InvalidInput(problems)
+    return dict(sorted(tree.items()))

@@ -1,0 +1,45 @@
+"""What a set of inputs deploys: every resource built, and the user's objects wired to them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ..build.fleet import Built, build_resources, manifest_problems
+from ..errors import InvalidInput, Problem
+from ..k8s.kinds import sort_objects
+from ..read.inputs import Inputs
+from .wiring import Deployed, wire
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """Compiled inputs: each resource with its objects, each manifest with the object it deploys
+    (wired when it opts in), and the webhook skips that were allowed, as warnings."""
+
+    built: list[Built]
+    workloads: list[Deployed]
+    warnings: list[Problem]
+
+    def objects(self) -> list[dict[str, Any]]:
+        """Everything deployed, in `kustomize build` order."""
+        return sort_objects(deployed_objects(self.built, self.workloads))
+
+
+def deployed_objects(built: Iterable[Built], workloads: Iterable[Deployed]) -> Iterator[dict[str, Any]]:
+    """Every object the resources generate, then every object of the user's."""
+    for item in built:
+        yield from item.objects
+    for deployed in workloads:
+        yield deployed.object
+
+
+def compile_fleet(inputs: Inputs, *, allow_skip: bool = False) -> Fleet:
+    """Compile ``inputs``; raises InvalidInput with every problem of the resources and the manifests."""
+    built, problems = build_resources(inputs.resources)
+    problems += manifest_problems(inputs.manifests, built)
+    wired, found = wire(inputs.manifests, built, allow_skip=allow_skip)
+    if problems or found:
+        raise InvalidInput([*problems, *found])
+    return Fleet(built, wired.workloads, wired.warnings)

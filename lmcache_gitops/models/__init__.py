@@ -1,0 +1,30 @@
+"""Spec models: the operator's custom resources, field for field."""
+
+from .base import API_GROUP, API_VERSION
+from .kinds import (
+    KINDS,
+    AnyResource,
+    CacheBlendEngine,
+    CacheBlendEngineSpec,
+    EngineResource,
+    LMCacheCoordinator,
+    LMCacheCoordinatorSpec,
+    LMCacheEngine,
+    LMCacheEngineSpec,
+)
+from .shared import EngineSpecBase
+
+__all__ = [
+    "API_GROUP",
+    "API_VERSION",
+    "KINDS",
+    "AnyResource",
+    "CacheBlendEngine",
+    "CacheBlendEngineSpec",
+    "EngineResource",
+    "EngineSpecBase",
+    "LMCacheCoordinator",
+    "LMCacheCoordinatorSpec",
+    "LMCacheEngine",
+    "LMCacheEngineSpec",
+]

@@ -1,0 +1,165 @@
+"""The three custom resources (operator-spec §b.2-§b.4) and their envelope."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Optional
+
+from pydantic import AfterValidator, Field
+
+from ..k8s.schema import Kube
+from .base import API_VERSION, Model, at_least, greater_than, in_range, non_empty, rule_error
+from .shared import (
+    Affinity,
+    AnyPort,
+    Containers,
+    EngineSpecBase,
+    EnvVars,
+    Fraction,
+    ImageSpec,
+    Int32,
+    LogLevel,
+    PodSettings,
+    PrometheusSpec,
+    PullSecrets,
+    Resources,
+    ServerSpec,
+    StringMap,
+    Tolerations,
+    VolumeMounts,
+    Volumes,
+)
+
+
+class Metadata(Model):
+    name: str
+    namespace: Optional[str] = None
+    """Where the generated objects go; `render --namespace` (default "default") when left out."""
+    labels: Optional[StringMap] = None
+    annotations: Optional[StringMap] = None
+
+
+class _Resource(Model):
+    api_version: Literal[API_VERSION]  # type: ignore[valid-type]
+    metadata: Metadata
+    status: Optional[dict[str, Any]] = None
+    """Written by the operator; accepted and ignored."""
+
+
+# ---- LMCacheEngine ----
+
+
+class LMCacheInjectionSpec(Model):
+    """What the vLLM pod injection adds besides the connection (unset: connection only)."""
+
+    payload_image: Optional[ImageSpec] = None
+    image_pull_secrets: Optional[PullSecrets] = None
+    target_container: str = ""
+
+
+class LMCacheEngineSpec(EngineSpecBase):
+    isolated_ipc: bool = Field(False, alias="isolatedIPC")
+    """Pod-private IPC: no hostIPC, no shared /dev/shm, `--isolated-ipc`. Never switched on for you."""
+    host_network: bool = False
+    init_containers: Optional[Containers] = None
+    injection: Optional[LMCacheInjectionSpec] = None
+
+
+class LMCacheEngine(_Resource):
+    """An LMCache cache server on every selected node (DaemonSet), with its Services and connection."""
+
+    kind: Literal["LMCacheEngine"]
+    spec: LMCacheEngineSpec = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
+
+
+# ---- CacheBlendEngine ----
+
+
+class CacheBlendServerSpec(ServerSpec):
+    chunk_size: Annotated[
+        Int32,
+        in_range(256, 256, message="must be 256 for CacheBlend (chunk_size == block_size 64 * 4)"),
+    ] = 256
+
+
+class BlendSpec(Model):
+    check_layer: Annotated[Int32, at_least(0)] = 1
+    """`cb.check_layer`: the layer where token importance is scored."""
+    recomp_ratio: Fraction = 0.15
+    """`cb.recomp_ratio`: the share of non-prefix tokens recomputed."""
+    partial_bucket: Optional[Annotated[Int32, at_least(1)]] = None
+    """`cb.partial_bucket`: PARTIAL row padding for fp8-MoE models; unset leaves it out."""
+
+
+def _no_pythonpath(env: dict[str, Any]) -> dict[str, Any]:
+    if env.get("name") == "PYTHONPATH":
+        raise rule_error("PYTHONPATH is set by the CacheBlend injection and cannot be overridden")
+    return env
+
+
+class PayloadImageSpec(ImageSpec):
+    # Empty is reported after parsing (fleet), so that the workloads wired to the engine are
+    # reported too, with the webhook's payload-image-unset.
+    repository: str = Field("lmcache/vllm-openai", json_schema_extra={"minLength": 1})
+    """Set it: the engine image that the CRD default fills in is not a valid payload."""
+
+
+class CacheBlendInjectionSpec(Model):
+    payload_image: PayloadImageSpec
+    """The cacheblend-plugin init-container image (required)."""
+    image_pull_secrets: Optional[PullSecrets] = None
+    target_container: str = ""
+    cudagraph: Literal["eager", "piecewise", "full_decode_only"] = "eager"
+    block_size: Annotated[Int32, at_least(1)] = 64
+    attention_backend: Annotated[str, non_empty()] = "CUSTOM"
+    """`--attention-backend` value; `none` leaves the flag out."""
+    env: Optional[list[Annotated[dict[str, Any], Kube("EnvVar"), AfterValidator(_no_pythonpath)]]] = None
+    """Set on the vLLM container, replacing a variable of the same name."""
+
+
+class CacheBlendEngineSpec(EngineSpecBase):
+    server: CacheBlendServerSpec = Field(default_factory=CacheBlendServerSpec)
+    blend: BlendSpec = Field(default_factory=BlendSpec)
+    injection: CacheBlendInjectionSpec = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
+    """Required; a missing block is reported at spec.injection.payloadImage, as the operator does."""
+
+
+class CacheBlendEngine(_Resource):
+    """A CacheBlend engine (`lmcache server --engine-type blend`) and its connection."""
+
+    kind: Literal["CacheBlendEngine"]
+    spec: CacheBlendEngineSpec = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
+
+
+# ---- LMCacheCoordinator ----
+
+
+class LMCacheCoordinatorSpec(PodSettings):
+    replicas: Annotated[Int32, at_least(0)] = 1
+    host: str = "0.0.0.0"
+    port: AnyPort = 9300
+    instance_timeout: Annotated[float, greater_than(0)] = 30
+    health_check_interval: Annotated[float, at_least(0)] = 10
+    """Seconds between health sweeps; 0 turns the loop off."""
+    eviction_check_interval: Annotated[float, at_least(0)] = 5
+    eviction_ratio: Annotated[float, in_range(0.0, 1.0, message="must be in [0.0, 1.0]")] = 0.2
+    trigger_watermark: Fraction = 1
+    blend_chunk_size: Optional[Annotated[Int32, greater_than(0)]] = None
+    blend_probe_stride: Optional[Annotated[Int32, greater_than(0)]] = None
+    prometheus: Optional[PrometheusSpec] = None
+    """Left out: no metrics port (unlike engines, where it is on by default)."""
+
+
+class LMCacheCoordinator(_Resource):
+    """The fleet-wide coordinator (Deployment and Service) that engines register with."""
+
+    kind: Literal["LMCacheCoordinator"]
+    spec: LMCacheCoordinatorSpec = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
+
+
+KINDS: dict[str, type[_Resource]] = {
+    "LMCacheEngine": LMCacheEngine,
+    "CacheBlendEngine": CacheBlendEngine,
+    "LMCacheCoordinator": LMCacheCoordinator,
+}
+AnyResource = LMCacheEngine | CacheBlendEngine | LMCacheCoordinator
+EngineResource = LMCacheEngine | CacheBlendEngine

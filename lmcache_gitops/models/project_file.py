@@ -1,0 +1,70 @@
+"""The project file, `lmcache-gitops.yaml`: where the specs are, where the tree goes, the environments.
+
+These settings are not part of any custom resource, so specs stay valid CRs for the operator.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Optional
+
+from pydantic import Field
+
+from .base import Model, Rule, non_empty
+from .shared import StringMap
+
+RelativePath = Annotated[
+    str,
+    non_empty(),
+    Rule(
+        lambda v: not v.startswith(("/", "\\")) and ":" not in v,
+        "must be a path relative to the project file (the same on every machine)",
+    ),
+]
+
+
+class ResourceOverride(Model):
+    """What changes for one resource in one environment."""
+
+    spec: Optional[dict[str, Any]] = None
+    """Merged onto the resource's spec as a JSON merge patch (RFC 7386): mappings merge key by key,
+    any other value (lists included) replaces the base value, and `null` removes a field."""
+    labels: Optional[StringMap] = None
+    """Added to the metadata of every object generated for the resource."""
+    annotations: Optional[StringMap] = None
+    """Added to the metadata of every object generated for the resource, and to its pod template."""
+
+
+class Environment(Model):
+    """One deployment target: `overlays/<name>/` in the tree."""
+
+    namespace: Annotated[str, non_empty()]
+    """Every object of the environment goes to this namespace."""
+    include: Optional[list[Annotated[str, non_empty()]]] = None
+    """Names of the resources this environment deploys (all of them when left out)."""
+    labels: Optional[StringMap] = None
+    """Added to the metadata of every object of the environment (kustomize `labels`, never selectors)."""
+    annotations: Optional[StringMap] = None
+    """Added to every object of the environment and to pod templates (kustomize `commonAnnotations`)."""
+    overrides: dict[str, ResourceOverride] = Field(default_factory=dict)
+    """Per resource name: the spec changes, labels and annotations of this environment."""
+
+
+class Project(Model):
+    """The project file, `lmcache-gitops.yaml`."""
+
+    specs: Annotated[list[RelativePath], Rule(bool, "must list at least one glob", minItems=1)] = Field(
+        default_factory=lambda: ["specs/**/*.yaml"]
+    )
+    """Glob patterns of the spec files, relative to the project file (`**` matches any folders)."""
+    workloads: list[RelativePath] = Field(default_factory=list)
+    """Glob patterns of your own manifest files (vLLM Deployments, their Services, ...). They are
+    deployed with every environment, and the workloads that opt in to the operator's injection
+    labels and annotations are wired to their engine."""
+    output: RelativePath = "."
+    """The folder that receives `bases/` and `overlays/`, relative to the project file."""
+    namespace: Annotated[str, non_empty()] = "default"
+    """The namespace of the bases for specs that set no metadata.namespace."""
+    environments: Annotated[
+        dict[str, Environment], Rule(bool, "must declare at least one environment", minProperties=1)
+    ]
+    """Per environment name: where and what it deploys."""

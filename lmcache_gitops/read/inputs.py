@@ -1,0 +1,203 @@
+"""Input texts -> typed inputs: the custom resources and the user's own objects, every problem located."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from ..errors import FieldPath, Problem
+from ..k8s import checks, kinds
+from ..models import API_VERSION, KINDS, AnyResource
+from .messages import describe, validate_as
+from .yamlio import Document, load_documents
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Source:
+    """The text of one input file and the name to report it by."""
+
+    name: str
+    text: str
+
+
+@dataclass(frozen=True, eq=False)  # each is its own: two equal documents are a duplicate, not one
+class Resource:
+    """A validated custom resource, where it came from, and the namespace it compiles into."""
+
+    model: AnyResource
+    namespace: str
+    document: Document
+
+    @property
+    def kind(self) -> str:
+        return self.model.kind
+
+    @property
+    def name(self) -> str:
+        return self.model.metadata.name
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.kind, self.namespace, self.name)
+
+    def problem(self, path: FieldPath, message: str) -> Problem:
+        return self.document.problem(path, message)
+
+
+@dataclass(frozen=True, eq=False)
+class Manifest:
+    """An object of the user's own (a vLLM Deployment, its Service, ...): passed through, and wired
+    to its engine when its pod template opts in. ``data`` has its namespace filled in."""
+
+    data: dict[str, Any]
+    document: Document
+
+    @property
+    def kind(self) -> str:
+        return self.data["kind"]
+
+    @property
+    def name(self) -> str:
+        return self.data["metadata"]["name"]
+
+    @property
+    def namespace(self) -> str:
+        return self.data["metadata"]["namespace"]
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (kinds.group(self.data["apiVersion"]), self.kind, self.namespace, self.name)
+
+    def problem(self, path: FieldPath, message: str) -> Problem:
+        return self.document.problem(path, message)
+
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything read from the input files: the custom resources and the user's own objects."""
+
+    resources: list[Resource]
+    manifests: list[Manifest]
+
+
+def _without_nulls(value: Any) -> Any:
+    """Drop null fields, as the API server prunes them from custom resources before defaulting."""
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(item) for item in value]
+    return value
+
+
+def parse(document: Document, default_namespace: str) -> tuple[Resource | None, list[Problem]]:
+    """Validate one document as one of the custom resources."""
+    data = document.data
+    if not isinstance(data, dict):
+        return None, [document.problem((), f"a document must be a mapping (a Kubernetes object), got {describe(data)}")]
+    problems = []
+    if data.get("apiVersion") != API_VERSION:
+        problems.append(
+            document.problem(
+                ("apiVersion",),
+                "Required value" if "apiVersion" not in data else
+                f"Unsupported value: {json.dumps(data['apiVersion'])}: supported values: \"{API_VERSION}\"",
+            )
+        )
+    model_cls = KINDS.get(data.get("kind"))  # type: ignore[arg-type]
+    if model_cls is None:
+        supported = ", ".join(f'"{kind}"' for kind in KINDS)
+        problems.append(
+            document.problem(
+                ("kind",),
+                "Required value" if "kind" not in data else
+                f"Unsupported value: {json.dumps(data['kind'])}: supported values: {supported}",
+            )
+        )
+    if problems:
+        return None, problems
+    model, problems = validate_as(model_cls, document, _without_nulls(data))  # type: ignore[arg-type]
+    if model is None:
+        return None, problems
+    namespace = model.metadata.namespace or default_namespace
+    return Resource(model, namespace, document), []  # type: ignore[arg-type]
+
+
+def _manifest_findings(data: dict[str, Any]) -> Iterator[checks.Finding]:
+    kind, metadata = data.get("kind"), data.get("metadata")
+    if not isinstance(kind, str) or not kind:
+        yield ("kind",), "Required value"
+    elif kind in ("Kustomization", "Component"):
+        yield ("kind",), "a kustomization is not a Kubernetes object: list the files it names instead"
+    elif kind in kinds.CLUSTER_SCOPED:
+        yield ("kind",), f"{kind} is cluster-scoped: an environment moves every object into its namespace, so keep it out of the inputs"
+    elif kind == "Secret" and data["apiVersion"] == "v1":
+        yield ("kind",), "lmcache-gitops never writes secret material into the tree: create the Secret out of band (or as a sealed or external secret)"
+    if not isinstance(metadata, dict):
+        yield ("metadata",), "Required value" if metadata is None else f"must be a mapping, got {describe(metadata)}"
+        return
+    name, namespace = metadata.get("name"), metadata.get("namespace")
+    if not isinstance(name, str) or not name:
+        yield ("metadata", "name"), "Required value" if name is None else f"must be a non-empty string, got {describe(name)}"
+    elif reason := checks.dns1123_subdomain(name):
+        yield ("metadata", "name"), reason
+    if namespace is not None and not isinstance(namespace, str):
+        yield ("metadata", "namespace"), f"must be a string, got {describe(namespace)}"
+    elif namespace and (reason := checks.dns1123_label(namespace)):
+        yield ("metadata", "namespace"), reason
+    for field, check in (("labels", checks.labels), ("annotations", checks.annotation_keys)):
+        value = metadata.get(field)
+        if value is not None and not (isinstance(value, dict) and all(isinstance(v, str) for v in value.values())):
+            yield ("metadata", field), "must be a mapping of strings"
+        elif value:
+            yield from check(("metadata", field), value)
+
+
+def parse_manifest(document: Document, default_namespace: str) -> tuple[Manifest | None, list[Problem]]:
+    """Check one object of the user's own: a namespaced object with a valid name."""
+    data = document.data
+    problems = [document.problem(path, message) for path, message in _manifest_findings(data)]
+    if problems:
+        return None, problems
+    metadata = data["metadata"]
+    return Manifest({**data, "metadata": {**metadata, "namespace": metadata.get("namespace") or default_namespace}}, document), []
+
+
+def _is_manifest(data: Any) -> bool:
+    """A document of the user's own: any apiVersion but the operator's (whose documents, like ones
+    without an apiVersion, are checked as custom resources)."""
+    api_version = data.get("apiVersion") if isinstance(data, dict) else None
+    return isinstance(api_version, str) and kinds.group(api_version) != kinds.group(API_VERSION) and data.get("kind") not in KINDS
+
+
+def load(sources: Iterable[Source], default_namespace: str) -> tuple[Inputs, list[Problem]]:
+    """Every resource and object of every source, and the problems found on the way (all of them)."""
+    inputs = Inputs([], [])
+    problems: list[Problem] = []
+    for source in sources:
+        documents, found = load_documents(source.text, source.name)
+        problems.extend(found)
+        for document in documents:
+            if _is_manifest(document.data):
+                manifest, found = parse_manifest(document, default_namespace)
+                if manifest is not None:
+                    inputs.manifests.append(manifest)
+            else:
+                resource, found = parse(document, default_namespace)
+                if resource is not None:
+                    inputs.resources.append(resource)
+            problems.extend(found)
+    return inputs, problems
+
+
+def repeats(items: Iterable[T], key: Callable[[T], Hashable]) -> Iterator[tuple[T, T]]:
+    """Each item whose ``key`` an earlier item has already, with that first item."""
+    first: dict[Hashable, T] = {}
+    for item in items:
+        other = first.setdefault(key(item), item)
+        if other is not item:
+            yield item, other
