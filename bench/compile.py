@@ -17,8 +17,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
@@ -40,7 +41,15 @@ def workload(engine: str, hook: str) -> dict[str, Any]:
             "selector": {"matchLabels": {"app": f"vllm-{engine}"}},
             "template": {
                 "metadata": {"labels": labels, "annotations": {f"lmcache.ai/{hook}-engine": engine}},
-                "spec": {"containers": [{"name": "vllm", "image": "vllm/vllm-openai:v0.11.0", "args": ["Qwen/Qwen3-8B", "--port", "8000"]}]},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "vllm",
+                            "image": "vllm/vllm-openai:v0.11.0",
+                            "args": ["Qwen/Qwen3-8B", "--port", "8000"],
+                        }
+                    ]
+                },
             },
         },
     }
@@ -55,9 +64,19 @@ def fleet(size: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     for index in range(size):
         name = f"cache-{index:04d}"
         if index % 10 == 0:
-            documents.append({"apiVersion": api, "kind": "LMCacheCoordinator", "metadata": {"name": f"coord-{index:04d}"}, "spec": {}})
+            documents.append(
+                {
+                    "apiVersion": api,
+                    "kind": "LMCacheCoordinator",
+                    "metadata": {"name": f"coord-{index:04d}"},
+                    "spec": {},
+                }
+            )
             continue
-        spec: dict[str, Any] = {"l1": {"sizeGB": 20 + index % 50}, "coordinator": {"ref": {"name": f"coord-{index // 10 * 10:04d}"}}}
+        spec: dict[str, Any] = {
+            "l1": {"sizeGB": 20 + index % 50},
+            "coordinator": {"ref": {"name": f"coord-{index // 10 * 10:04d}"}},
+        }
         kind = "LMCacheEngine"
         if index % 5 == 0:
             kind = "CacheBlendEngine"
@@ -67,7 +86,10 @@ def fleet(size: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         documents.append(workload(name, "cacheblend" if kind == "CacheBlendEngine" else "lmcache"))
         overrides_dev[name] = {"spec": {"l1": {"sizeGB": 4}}}
         if index % 3 == 0:
-            overrides_prod[name] = {"spec": {"l1": {"sizeGB": 120}, "image": {"tag": "v0.3.9"}}, "labels": {"tier": "gold"}}
+            overrides_prod[name] = {
+                "spec": {"l1": {"sizeGB": 120}, "image": {"tag": "v0.3.9"}},
+                "labels": {"tier": "gold"},
+            }
     environments = {
         "dev": {"namespace": "llm-dev", "overrides": overrides_dev},
         "staging": {"namespace": "llm-staging", "labels": {"env": "staging"}},
@@ -92,7 +114,9 @@ def write(folder: Path, documents: list[dict[str, Any]], environments: dict[str,
 def process(args: list[str], cwd: Path) -> tuple[float, int, int]:
     """Wall seconds, exit code and peak resident memory (KiB) of one CLI process."""
     start = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "lmcache_gitops", *args], cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "lmcache_gitops", *args], cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     _, status, usage = os.wait4(child.pid, 0)
     elapsed = time.perf_counter() - start
     assert child.stderr is not None

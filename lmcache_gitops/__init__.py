@@ -111,13 +111,19 @@ def render_objects(inputs: Inputs, *, allow_skip: bool = False, warn: Warn | Non
     return compiled.objects()
 
 
-def render(sources: Iterable[Source], namespace: str = DEFAULT_NAMESPACE, *, allow_skip: bool = False, warn: Warn | None = None) -> list[dict[str, Any]]:
+def render(
+    sources: Iterable[Source], namespace: str = DEFAULT_NAMESPACE, *, allow_skip: bool = False, warn: Warn | None = None
+) -> list[dict[str, Any]]:
     """``load_inputs`` then ``render_objects``."""
     return render_objects(load_inputs(sources, namespace), allow_skip=allow_skip, warn=warn)
 
 
 def render_files(
-    paths: Iterable[str | Path], namespace: str = DEFAULT_NAMESPACE, *, allow_skip: bool = False, warn: Warn | None = None
+    paths: Iterable[str | Path],
+    namespace: str = DEFAULT_NAMESPACE,
+    *,
+    allow_skip: bool = False,
+    warn: Warn | None = None,
 ) -> list[dict[str, Any]]:
     """``render`` for files and folders; unreadable files are reported with all other problems."""
     found, unreadable = sources.read_files(paths)
@@ -127,7 +133,9 @@ def render_files(
     return render_objects(inputs, allow_skip=allow_skip, warn=warn)
 
 
-def validate(sources: Iterable[Source], namespace: str = DEFAULT_NAMESPACE, *, allow_skip: bool = False) -> list[Problem]:
+def validate(
+    sources: Iterable[Source], namespace: str = DEFAULT_NAMESPACE, *, allow_skip: bool = False
+) -> list[Problem]:
     """Every problem in ``sources``, warnings last (an empty list when they compile cleanly)."""
     warnings: list[Problem] = []
     try:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import click
 
@@ -28,7 +29,9 @@ def _run(action: Callable[[], None], json_problems: bool = False) -> None:
         action()
     except InvalidInput as err:
         if json_problems:
-            click.echo(json.dumps({"problems": [problem.to_json() for problem in err.problems]}, indent=2, sort_keys=True))
+            click.echo(
+                json.dumps({"problems": [problem.to_json() for problem in err.problems]}, indent=2, sort_keys=True)
+            )
         for problem in err.problems:
             click.echo(str(problem), err=True)
         noun = "problem" if len(err.problems) == 1 else "problems"
@@ -36,7 +39,7 @@ def _run(action: Callable[[], None], json_problems: bool = False) -> None:
         sys.exit(EXIT_INVALID)
     except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt, SystemExit):
         raise
-    except Exception as err:  # noqa: BLE001 - the exit-3 contract: a bug, never bad input
+    except Exception as err:
         click.echo(f"lmcache-gitops: internal error: {type(err).__name__}: {err}", err=True)
         click.echo("This is a bug in lmcache-gitops; please report it with the input that caused it.", err=True)
         sys.exit(EXIT_INTERNAL)
@@ -57,7 +60,7 @@ def _allow_skip_option(func: Callable[..., Any]) -> Callable[..., Any]:
         "--allow-skip",
         is_flag=True,
         help="Deploy the workloads the webhook would skip unwired, with its skip-reason annotation "
-        "and a warning, instead of failing (one workload: the annotation lmcache-gitops/allow-skip: \"true\").",
+        'and a warning, instead of failing (one workload: the annotation lmcache-gitops/allow-skip: "true").',
     )(func)
 
 
@@ -197,7 +200,9 @@ def init(folder: str) -> None:
             click.echo(f"  created  {path}")
         report = lg.compile_project(Path(folder) / PROJECT_FILE)
         click.echo(report.text(), nl=False)
-        click.echo("Next: edit the specs or lmcache-gitops.yaml, run `lmcache-gitops compile`, commit, and point Argo CD or Flux at overlays/<env>.")
+        click.echo(
+            "Next: edit the specs or lmcache-gitops.yaml, run `lmcache-gitops compile`, commit, and point Argo CD or Flux at overlays/<env>."
+        )
 
     _run(action)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Iterable
 
 EXIT_OK = 0
 EXIT_INVALID = 1  # invalid input, or (compile) a tree that changed
@@ -41,7 +41,13 @@ class Problem:
         return replace(self, severity="warning")
 
     def to_json(self) -> dict[str, str | int]:
-        return {"file": self.source, "line": self.line, "path": self.path, "message": self.message, "severity": self.severity}
+        return {
+            "file": self.source,
+            "line": self.line,
+            "path": self.path,
+            "message": self.message,
+            "severity": self.severity,
+        }
 
     def __str__(self) -> str:
         where = f"{self.source}:{self.line}: " + ("warning: " if self.severity == "warning" else "")

@@ -46,8 +46,10 @@ def _encode(value: Any, indent: str | None, level: int) -> str:
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False).translate(_GO_ESCAPES)
     if isinstance(value, dict):
-        items = [f"{_encode(str(k), None, 0)}:{' ' if indent is not None else ''}{_encode(v, indent, level + 1)}"
-                 for k, v in sorted(value.items())]
+        items = [
+            f"{_encode(str(k), None, 0)}:{' ' if indent is not None else ''}{_encode(v, indent, level + 1)}"
+            for k, v in sorted(value.items())
+        ]
         return _wrap("{", "}", items, indent, level)
     if isinstance(value, (list, tuple)):
         return _wrap("[", "]", [_encode(v, indent, level + 1) for v in value], indent, level)

@@ -78,7 +78,12 @@ def write_project(folder: Path, documents: list[dict[str, Any]], environments: d
 def workload_object(kind: str, name: str, template: dict[str, Any]) -> dict[str, Any]:
     """A workload of ``kind`` (Deployment, StatefulSet, Job, CronJob or Pod) around a pod template."""
     if kind == "Pod":
-        return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, **template["metadata"]}, "spec": template["spec"]}
+        return {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": name, **template["metadata"]},
+            "spec": template["spec"],
+        }
     api = "batch/v1" if kind in ("Job", "CronJob") else "apps/v1"
     if kind == "Job":
         spec: dict[str, Any] = {"template": template}
@@ -97,7 +102,9 @@ def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 LMC, CB = "LMCacheEngine", "CacheBlendEngine"
 
 
-def workload(hook: str = "lmcache", engine: str = "test", *, annotations: dict[str, str] | None = None, **container: Any) -> dict[str, Any]:
+def workload(
+    hook: str = "lmcache", engine: str = "test", *, annotations: dict[str, str] | None = None, **container: Any
+) -> dict[str, Any]:
     """A Deployment in namespace "ns" opting in to ``hook`` for ``engine``, its one container "vllm"."""
     return {
         "apiVersion": "apps/v1",
@@ -110,7 +117,11 @@ def workload(hook: str = "lmcache", engine: str = "test", *, annotations: dict[s
                     "labels": {"app": "vllm", f"lmcache.ai/{hook}-inject": "true"},
                     "annotations": {f"lmcache.ai/{hook}-engine": engine, **(annotations or {})},
                 },
-                "spec": {"containers": [{"name": "vllm", "image": "vllm/vllm-openai", "args": ["Qwen/Qwen3-8B"], **container}]},
+                "spec": {
+                    "containers": [
+                        {"name": "vllm", "image": "vllm/vllm-openai", "args": ["Qwen/Qwen3-8B"], **container}
+                    ]
+                },
             },
         },
     }
@@ -134,7 +145,11 @@ def _strict(schema: Any) -> Any:
     """additionalProperties: false on every object that lists properties (unknown fields fail)."""
     if isinstance(schema, dict):
         out = {k: _strict(v) for k, v in schema.items()}
-        if "properties" in out and "additionalProperties" not in out and not out.get("x-kubernetes-preserve-unknown-fields"):
+        if (
+            "properties" in out
+            and "additionalProperties" not in out
+            and not out.get("x-kubernetes-preserve-unknown-fields")
+        ):
             out["additionalProperties"] = False
         return out
     if isinstance(schema, list):
@@ -157,7 +172,9 @@ def crd_validator(filename: str, version: str) -> Any:
 def validate_object(obj: dict[str, Any]) -> None:
     """Fail unless ``obj`` is valid for Kubernetes 1.33 (strict) or for its upstream CRD."""
     if obj["apiVersion"] == "monitoring.coreos.com/v1":
-        errors = sorted(e.message for e in crd_validator("monitoring.coreos.com_servicemonitors.yaml", "v1").iter_errors(obj))
+        errors = sorted(
+            e.message for e in crd_validator("monitoring.coreos.com_servicemonitors.yaml", "v1").iter_errors(obj)
+        )
         assert not errors, f"ServiceMonitor {obj['metadata']['name']}: {errors}"
         return
     import kubernetes_validate

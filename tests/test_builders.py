@@ -28,7 +28,8 @@ def test_startup_failure_threshold(size: float, failures: int) -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "text"), [(5, "5"), (0.5, "0.5"), (30, "30"), (2.5, "2.5"), (1e-7, "0.0000001"), (1e21, "1000000000000000000000")]
+    ("value", "text"),
+    [(5, "5"), (0.5, "0.5"), (30, "30"), (2.5, "2.5"), (1e-7, "0.0000001"), (1e21, "1000000000000000000000")],
 )
 def test_format_float_is_go_shortest_without_exponent(value: float, text: str) -> None:
     assert gojson.format_float(value) == text
@@ -40,7 +41,10 @@ def test_size_is_percent_1f(value: float, text: str) -> None:
 
 
 def test_json_matches_go_encoding() -> None:
-    assert gojson.marshal({"b": 1.0, "a": "<&>", "c": [1e-7, 1e21, 0.15]}) == '{"a":"\\u003c\\u0026\\u003e","b":1,"c":[1e-7,1e+21,0.15]}'
+    assert (
+        gojson.marshal({"b": 1.0, "a": "<&>", "c": [1e-7, 1e21, 0.15]})
+        == '{"a":"\\u003c\\u0026\\u003e","b":1,"c":[1e-7,1e+21,0.15]}'
+    )
     assert gojson.marshal_indent({"k": {}, "l": []}) == '{\n  "k": {},\n  "l": []\n}'
 
 
@@ -91,7 +95,14 @@ def test_ipc_modes() -> None:
 
 def test_cacheblend_args_put_blend_before_extra_args() -> None:
     objects = render(resource("CacheBlendEngine", extraArgs=["--engine-type", "x"]))
-    assert _container(objects)["args"][-6:] == ["--engine-type", "blend", "--l1-align-bytes", "16777216", "--engine-type", "x"]
+    assert _container(objects)["args"][-6:] == [
+        "--engine-type",
+        "blend",
+        "--l1-align-bytes",
+        "16777216",
+        "--engine-type",
+        "x",
+    ]
 
 
 def test_coordinator_ref_resolves_in_the_same_namespace() -> None:
@@ -99,7 +110,10 @@ def test_coordinator_ref_resolves_in_the_same_namespace() -> None:
     coordinator = resource("LMCacheCoordinator", name="coord", port=9400)
     container = _container(render(engine, coordinator))
     assert container["args"][container["args"].index("--coordinator-url") + 1] == "http://coord.ns.svc:9400"
-    assert {"name": "LMCACHE_COORDINATOR_ADVERTISE_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}} in container["env"]
+    assert {
+        "name": "LMCACHE_COORDINATOR_ADVERTISE_IP",
+        "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}},
+    } in container["env"]
 
 
 def test_coordinator_args_and_objects() -> None:
@@ -126,7 +140,10 @@ def test_resp_auth_references_the_users_secret() -> None:
     env = _container(objects)["env"]
     assert env[3:] == [
         {"name": "LMCACHE_RESP_PASSWORD", "valueFrom": {"secretKeyRef": {"key": "password", "name": "redis-auth"}}},
-        {"name": "LMCACHE_RESP_USERNAME", "valueFrom": {"secretKeyRef": {"key": "username", "name": "redis-auth", "optional": True}}},
+        {
+            "name": "LMCACHE_RESP_USERNAME",
+            "valueFrom": {"secretKeyRef": {"key": "username", "name": "redis-auth", "optional": True}},
+        },
     ]
     assert not [o for o in objects if o["kind"] == "Secret"]
 
@@ -150,11 +167,20 @@ def test_connection_json_text_is_the_operators() -> None:
 
 def test_pd_without_role_has_three_keys_and_legacy_role_one() -> None:
     three = find(render(resource("LMCacheEngine", pd={"enforceHandshakeCompat": False})), "ConfigMap")["data"]
-    assert sorted(three) == ["kv-transfer-config-decoder.json", "kv-transfer-config-prefiller.json", "kv-transfer-config.json"]
+    assert sorted(three) == [
+        "kv-transfer-config-decoder.json",
+        "kv-transfer-config-prefiller.json",
+        "kv-transfer-config.json",
+    ]
     decoder = json.loads(three["kv-transfer-config-decoder.json"])
     assert decoder["kv_connector"] == "MultiConnector" and decoder["kv_role"] == "kv_consumer"
     nixl, cache = decoder["kv_connector_extra_config"]["connectors"]
-    assert nixl == {"kv_connector": "NixlConnector", "kv_connector_extra_config": {"enforce_handshake_compat": False}, "kv_load_failure_policy": "fail", "kv_role": "kv_consumer"}
+    assert nixl == {
+        "kv_connector": "NixlConnector",
+        "kv_connector_extra_config": {"enforce_handshake_compat": False},
+        "kv_load_failure_policy": "fail",
+        "kv_role": "kv_consumer",
+    }
     assert cache["kv_connector"] == "LMCacheMPConnector" and cache["kv_role"] == "kv_both"
     one = find(render(resource("LMCacheEngine", pd={"role": "prefiller"})), "ConfigMap")["data"]
     assert list(one) == ["kv-transfer-config.json"]
@@ -162,7 +188,12 @@ def test_pd_without_role_has_three_keys_and_legacy_role_one() -> None:
 
 
 def test_user_values_win_where_the_operator_lets_them() -> None:
-    spec = {"podLabels": {"team": "a"}, "nodeSelector": {}, "runtimeClassName": "", "env": [{"name": "X", "value": "1"}]}
+    spec = {
+        "podLabels": {"team": "a"},
+        "nodeSelector": {},
+        "runtimeClassName": "",
+        "env": [{"name": "X", "value": "1"}],
+    }
     pod_template = find(render(resource("LMCacheEngine", **spec)), "DaemonSet")["spec"]["template"]
     assert pod_template["metadata"]["labels"]["team"] == "a"
     assert "nodeSelector" not in pod_template["spec"] and "runtimeClassName" not in pod_template["spec"]

@@ -71,7 +71,10 @@ def test_validate_is_silent_on_success_and_fails_like_render(tmp_path: Path) -> 
     write(tmp_path, "dup.yaml", ENGINE + "---\n" + ENGINE)
     bad = run("validate", "dup.yaml", cwd=tmp_path)
     assert bad.returncode == 1
-    assert bad.stderr.splitlines()[0] == 'dup.yaml:12: metadata.name: LMCacheEngine "cache" is already defined in namespace "default" at dup.yaml:4'
+    assert (
+        bad.stderr.splitlines()[0]
+        == 'dup.yaml:12: metadata.name: LMCacheEngine "cache" is already defined in namespace "default" at dup.yaml:4'
+    )
 
 
 @pytest.mark.parametrize(
@@ -80,7 +83,10 @@ def test_validate_is_silent_on_success_and_fails_like_render(tmp_path: Path) -> 
         ("", "f.yaml:1: no YAML document in the file (it is empty)"),
         ("# only a comment\n", "f.yaml:1: no YAML document in the file (it is empty)"),
         ("a: 1\na: 2\n", "f.yaml:2: a: duplicate key (first set at line 1)"),
-        ("a: !!python/object:os.system x\n", "f.yaml:1: a: unsupported YAML tag tag:yaml.org,2002:python/object:os.system"),
+        (
+            "a: !!python/object:os.system x\n",
+            "f.yaml:1: a: unsupported YAML tag tag:yaml.org,2002:python/object:os.system",
+        ),
     ],
 )
 def test_yaml_problems(tmp_path: Path, text: str, line: str) -> None:

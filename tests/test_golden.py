@@ -45,7 +45,9 @@ def test_every_object_is_valid_kubernetes(case: Path) -> None:
 
 
 def test_every_object_family_is_covered() -> None:
-    kinds = {(obj["kind"], obj["metadata"]["name"].endswith("-metrics")) for case in CASES for obj in load_all(_render(case))}
+    kinds = {
+        (obj["kind"], obj["metadata"]["name"].endswith("-metrics")) for case in CASES for obj in load_all(_render(case))
+    }
     assert kinds >= {
         ("ConfigMap", False),
         ("DaemonSet", False),

@@ -17,7 +17,9 @@ ENGINE = resource("LMCacheEngine", name="cache", namespace=None)
 COORDINATOR = resource("LMCacheCoordinator", name="coord", namespace=None)
 
 
-def problems_of(tmp_path: Path, environments: Any, documents: list[dict[str, Any]] | None = None, **settings: Any) -> list[str]:
+def problems_of(
+    tmp_path: Path, environments: Any, documents: list[dict[str, Any]] | None = None, **settings: Any
+) -> list[str]:
     project = write_project(tmp_path, documents or [ENGINE, COORDINATOR], environments, **settings)
     with pytest.raises(lg.InvalidInput) as err:
         lg.load_project(project)
@@ -27,24 +29,89 @@ def problems_of(tmp_path: Path, environments: Any, documents: list[dict[str, Any
 @pytest.mark.parametrize(
     ("environments", "settings", "expected"),
     [
-        ({"Dev": {"namespace": "x"}}, {}, "lmcache-gitops.yaml:2: environments.Dev: environment name must be a lowercase RFC 1123 label"),
-        ({"dev": {"namespace": "X_1"}}, {}, "lmcache-gitops.yaml:3: environments.dev.namespace: must be a lowercase RFC 1123 label"),
+        (
+            {"Dev": {"namespace": "x"}},
+            {},
+            "lmcache-gitops.yaml:2: environments.Dev: environment name must be a lowercase RFC 1123 label",
+        ),
+        (
+            {"dev": {"namespace": "X_1"}},
+            {},
+            "lmcache-gitops.yaml:3: environments.dev.namespace: must be a lowercase RFC 1123 label",
+        ),
         ({"dev": {}}, {}, "lmcache-gitops.yaml:2: environments.dev.namespace: Required value"),
-        ({"dev": {"namespace": "x", "replicas": 2}}, {}, "lmcache-gitops.yaml:4: environments.dev.replicas: unknown field"),
-        ({"dev": {"namespace": "x", "include": ["nope"]}}, {}, 'lmcache-gitops.yaml:4: environments.dev.include[0]: no resource named "nope" among the specs (they define "cache", "coord")'),
-        ({"dev": {"namespace": "x", "overrides": {"nope": {}}}}, {}, 'lmcache-gitops.yaml:5: environments.dev.overrides.nope: no resource named "nope"'),
-        ({"dev": {"namespace": "x", "include": ["coord"], "overrides": {"cache": {}}}}, {}, "environments.dev.overrides.cache: \"cache\" is not in this environment's include list"),
-        ({"dev": {"namespace": "x", "labels": {"app.kubernetes.io/name": "x"}}}, {}, "environments.dev.labels[app.kubernetes.io/name]: app.kubernetes.io/name is a label that selectors use"),
-        ({"dev": {"namespace": "x", "labels": {"bad key!": "x"}}}, {}, 'environments.dev.labels[bad key!]: key "bad key!" is invalid'),
-        ({"dev": {"namespace": "x", "overrides": {"cache": {"annotations": {"a/b/c": "x"}}}}}, {}, "environments.dev.overrides.cache.annotations[a/b/c]: key prefix"),
-        ({"dev": {"namespace": "x"}}, {"specs": ["nowhere/*.yaml"]}, "lmcache-gitops.yaml:5: specs[0]: matches no file in"),
+        (
+            {"dev": {"namespace": "x", "replicas": 2}},
+            {},
+            "lmcache-gitops.yaml:4: environments.dev.replicas: unknown field",
+        ),
+        (
+            {"dev": {"namespace": "x", "include": ["nope"]}},
+            {},
+            'lmcache-gitops.yaml:4: environments.dev.include[0]: no resource named "nope" among the specs (they define "cache", "coord")',
+        ),
+        (
+            {"dev": {"namespace": "x", "overrides": {"nope": {}}}},
+            {},
+            'lmcache-gitops.yaml:5: environments.dev.overrides.nope: no resource named "nope"',
+        ),
+        (
+            {"dev": {"namespace": "x", "include": ["coord"], "overrides": {"cache": {}}}},
+            {},
+            'environments.dev.overrides.cache: "cache" is not in this environment\'s include list',
+        ),
+        (
+            {"dev": {"namespace": "x", "labels": {"app.kubernetes.io/name": "x"}}},
+            {},
+            "environments.dev.labels[app.kubernetes.io/name]: app.kubernetes.io/name is a label that selectors use",
+        ),
+        (
+            {"dev": {"namespace": "x", "labels": {"bad key!": "x"}}},
+            {},
+            'environments.dev.labels[bad key!]: key "bad key!" is invalid',
+        ),
+        (
+            {"dev": {"namespace": "x", "overrides": {"cache": {"annotations": {"a/b/c": "x"}}}}},
+            {},
+            "environments.dev.overrides.cache.annotations[a/b/c]: key prefix",
+        ),
+        (
+            {"dev": {"namespace": "x"}},
+            {"specs": ["nowhere/*.yaml"]},
+            "lmcache-gitops.yaml:5: specs[0]: matches no file in",
+        ),
         ({"dev": {"namespace": "x"}}, {"specs": []}, "lmcache-gitops.yaml:4: specs: must list at least one glob"),
-        ({"dev": {"namespace": "x"}}, {"output": "/srv/tree"}, "lmcache-gitops.yaml:4: output: must be a path relative to the project file"),
+        (
+            {"dev": {"namespace": "x"}},
+            {"output": "/srv/tree"},
+            "lmcache-gitops.yaml:4: output: must be a path relative to the project file",
+        ),
         ({}, {}, "lmcache-gitops.yaml:1: environments: must declare at least one environment"),
-        ({"dev": {"namespace": "x", "overrides": {"cache": {"spec": {"l1": {"sizeGB": -1}}}}}}, {}, "lmcache-gitops.yaml:8: environments.dev.overrides.cache.spec.l1.sizeGB: must be greater than 0"),
-        ({"dev": {"namespace": "x", "overrides": {"cache": {"spec": {"l1": None}}}}}, {}, "lmcache-gitops.yaml:7: environments.dev.overrides.cache.spec.l1: Required value"),
-        ({"dev": {"namespace": "x", "overrides": {"cache": {"spec": {"tolerations": [{"tolerationSeconds": "x"}]}}}}}, {}, "environments.dev.overrides.cache.spec.tolerations[0].tolerationSeconds"),
-        ({"dev": {"namespace": "x", "overrides": {"cache": {"spec": "big"}}}}, {}, "environments.dev.overrides.cache.spec: must be a mapping"),
+        (
+            {"dev": {"namespace": "x", "overrides": {"cache": {"spec": {"l1": {"sizeGB": -1}}}}}},
+            {},
+            "lmcache-gitops.yaml:8: environments.dev.overrides.cache.spec.l1.sizeGB: must be greater than 0",
+        ),
+        (
+            {"dev": {"namespace": "x", "overrides": {"cache": {"spec": {"l1": None}}}}},
+            {},
+            "lmcache-gitops.yaml:7: environments.dev.overrides.cache.spec.l1: Required value",
+        ),
+        (
+            {
+                "dev": {
+                    "namespace": "x",
+                    "overrides": {"cache": {"spec": {"tolerations": [{"tolerationSeconds": "x"}]}}},
+                }
+            },
+            {},
+            "environments.dev.overrides.cache.spec.tolerations[0].tolerationSeconds",
+        ),
+        (
+            {"dev": {"namespace": "x", "overrides": {"cache": {"spec": "big"}}}},
+            {},
+            "environments.dev.overrides.cache.spec: must be a mapping",
+        ),
     ],
 )
 def test_project_rules(tmp_path: Path, environments: Any, settings: dict[str, Any], expected: str) -> None:
@@ -55,7 +122,9 @@ def test_project_rules(tmp_path: Path, environments: Any, settings: dict[str, An
 def test_a_spec_problem_that_only_an_environment_has_names_the_environment(tmp_path: Path) -> None:
     engine = resource("LMCacheEngine", name="cache", namespace=None, **{"coordinator.ref.name": "coord"})
     found = problems_of(tmp_path, {"dev": {"namespace": "x", "include": ["cache"]}}, [engine, COORDINATOR])
-    assert found == ['specs/specs.yaml:8: spec.coordinator.ref.name: no LMCacheCoordinator "coord" in namespace "x" among the input files (in environment "dev")']
+    assert found == [
+        'specs/specs.yaml:8: spec.coordinator.ref.name: no LMCacheCoordinator "coord" in namespace "x" among the input files (in environment "dev")'
+    ]
 
 
 def test_a_problem_of_the_spec_itself_is_reported_once(tmp_path: Path) -> None:
@@ -65,7 +134,10 @@ def test_a_problem_of_the_spec_itself_is_reported_once(tmp_path: Path) -> None:
 
 
 def test_names_are_unique_across_namespaces(tmp_path: Path) -> None:
-    twins = [resource("LMCacheEngine", name="cache", namespace="a"), resource("LMCacheEngine", name="cache", namespace="b")]
+    twins = [
+        resource("LMCacheEngine", name="cache", namespace="a"),
+        resource("LMCacheEngine", name="cache", namespace="b"),
+    ]
     found = problems_of(tmp_path, {"a": {"namespace": "a"}}, twins)
     assert len(found) >= 1 and "resource names must be unique in a project" in found[0], found
 
@@ -73,7 +145,10 @@ def test_names_are_unique_across_namespaces(tmp_path: Path) -> None:
 def test_every_problem_at_once(tmp_path: Path) -> None:
     found = problems_of(
         tmp_path,
-        {"Bad": {"namespace": "x"}, "dev": {"namespace": "x", "overrides": {"nope": {}, "cache": {"spec": {"l1": {"sizeGB": 0}}}}}},
+        {
+            "Bad": {"namespace": "x"},
+            "dev": {"namespace": "x", "overrides": {"nope": {}, "cache": {"spec": {"l1": {"sizeGB": 0}}}}},
+        },
     )
     assert len(found) == 3, found
 
@@ -83,7 +158,10 @@ def test_overrides_reach_only_their_environment(tmp_path: Path) -> None:
         tmp_path,
         [ENGINE],
         {
-            "dev": {"namespace": "dev", "overrides": {"cache": {"spec": {"l1": {"sizeGB": 2}}, "labels": {"tier": "low"}}}},
+            "dev": {
+                "namespace": "dev",
+                "overrides": {"cache": {"spec": {"l1": {"sizeGB": 2}}, "labels": {"tier": "low"}}},
+            },
             "prod": {"namespace": "prod", "annotations": {"owner": "me"}},
         },
     )
@@ -127,7 +205,12 @@ def _pod(env: list[dict[str, Any]], ports: list[dict[str, Any]] | None = None) -
     container: dict[str, Any] = {"name": "c", "env": env}
     if ports is not None:
         container["ports"] = ports
-    return {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "x", "namespace": "n"}, "spec": {"template": {"spec": {"containers": [container]}}}}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": {"name": "x", "namespace": "n"},
+        "spec": {"template": {"spec": {"containers": [container]}}},
+    }
 
 
 def _env(*pairs: str) -> list[dict[str, str]]:
@@ -162,24 +245,36 @@ def test_lists_keyed_on_two_fields_are_replaced_whole() -> None:
     target = _pod([], [{"containerPort": 2, "protocol": "TCP"}])
     patch = smp.patch(base, target)
     assert patch is not None
-    assert patch["spec"]["template"]["spec"]["containers"] == [{"name": "c", "ports": [{"$patch": "replace"}, {"containerPort": 2, "protocol": "TCP"}]}]
+    assert patch["spec"]["template"]["spec"]["containers"] == [
+        {"name": "c", "ports": [{"$patch": "replace"}, {"containerPort": 2, "protocol": "TCP"}]}
+    ]
 
 
 def test_lists_without_a_key_are_carried_whole_and_removed_fields_are_null() -> None:
     base = {"apiVersion": "v1", "kind": "X", "metadata": {"name": "x", "namespace": "n"}, "spec": {"a": [1, 2], "b": 1}}
     target = {"apiVersion": "v1", "kind": "X", "metadata": {"name": "x", "namespace": "n"}, "spec": {"a": [2]}}
-    assert smp.patch(base, target) == {"apiVersion": "v1", "kind": "X", "metadata": {"name": "x", "namespace": "n"}, "spec": {"a": [2], "b": None}}
+    assert smp.patch(base, target) == {
+        "apiVersion": "v1",
+        "kind": "X",
+        "metadata": {"name": "x", "namespace": "n"},
+        "spec": {"a": [2], "b": None},
+    }
     assert smp.patch(base, base) is None
 
 
 def test_a_keyed_list_with_a_repeated_key_is_an_error_naming_the_resource(tmp_path: Path) -> None:
-    engine = resource("LMCacheEngine", name="cache", namespace=None, env=[{"name": "A", "value": "1"}, {"name": "A", "value": "2"}])
+    engine = resource(
+        "LMCacheEngine", name="cache", namespace=None, env=[{"name": "A", "value": "1"}, {"name": "A", "value": "2"}]
+    )
     changed = {"cache": {"spec": {"env": [{"name": "A", "value": "1"}, {"name": "A", "value": "3"}]}}}
     project = write_project(tmp_path, [engine], {"dev": {"namespace": "dev", "overrides": changed}})
     with pytest.raises(lg.InvalidInput) as err:
         lg.compile_project(project)
     [problem] = err.value.problems
     assert problem.path == "metadata.name"
-    assert 'DaemonSet "cache" cannot be patched: spec.template.spec.containers.env: every item needs its own name' in problem.message
+    assert (
+        'DaemonSet "cache" cannot be patched: spec.template.spec.containers.env: every item needs its own name'
+        in problem.message
+    )
     assert problem.message.endswith('(in environment "dev")')
     assert not (tmp_path / "bases").exists()

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lmcache_gitops as lg
-from lmcache_gitops.read import yamlio
 from lmcache_gitops.build.sizing import memory_gi
+from lmcache_gitops.read import yamlio
 
 from .helpers import find, problems, render, resource, set_path, validate_object
 
@@ -26,16 +26,33 @@ def _optional(**fields: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, A
 
 
 L2 = st.one_of(
-    st.fixed_dictionaries({"resp": st.fixed_dictionaries({"host": NAMES, "port": st.integers(1, 65535)}, optional={"maxCapacityGB": st.floats(0, 1e4)})}),
-    st.fixed_dictionaries({"raw": st.fixed_dictionaries({"type": st.sampled_from(["fs", "mock", "nixl_store"])}, optional={"config": st.dictionaries(NAMES, st.integers() | st.text(max_size=5), max_size=3)})}),
+    st.fixed_dictionaries(
+        {
+            "resp": st.fixed_dictionaries(
+                {"host": NAMES, "port": st.integers(1, 65535)}, optional={"maxCapacityGB": st.floats(0, 1e4)}
+            )
+        }
+    ),
+    st.fixed_dictionaries(
+        {
+            "raw": st.fixed_dictionaries(
+                {"type": st.sampled_from(["fs", "mock", "nixl_store"])},
+                optional={"config": st.dictionaries(NAMES, st.integers() | st.text(max_size=5), max_size=3)},
+            )
+        }
+    ),
 )
 ENGINE_SPECS = _optional(
     gpuVendor=st.sampled_from(["nvidia", "amd"]),
     server=_optional(port=ENGINE_PORTS, httpPort=ENGINE_PORTS, maxWorkers=st.integers(1, 64)),
     eviction=_optional(triggerWatermark=FRACTIONS, evictionRatio=FRACTIONS),
-    prometheus=_optional(enabled=st.booleans(), port=st.integers(1, 65535), serviceMonitor=_optional(enabled=st.booleans())),
+    prometheus=_optional(
+        enabled=st.booleans(), port=st.integers(1, 65535), serviceMonitor=_optional(enabled=st.booleans())
+    ),
     l2Backend=L2,
-    coordinator=st.fixed_dictionaries({"url": st.just("http://coordinator:9300")}, optional={"heartbeatInterval": st.floats(0.1, 60)}),
+    coordinator=st.fixed_dictionaries(
+        {"url": st.just("http://coordinator:9300")}, optional={"heartbeatInterval": st.floats(0.1, 60)}
+    ),
     pd=_optional(nixlSideChannelPort=ENGINE_PORTS, role=st.sampled_from(["prefiller", "decoder"])),
     hostIPC=st.booleans(),
     isolatedIPC=st.booleans(),
@@ -54,7 +71,12 @@ def engines(draw: st.DrawFn) -> dict[str, Any]:
     if kind == "CacheBlendEngine":
         spec.pop("isolatedIPC", None)
         spec["injection"] = {"payloadImage": {"repository": "example.com/plugin"}}
-    return {"apiVersion": "lmcache.lmcache.ai/v1alpha1", "kind": kind, "metadata": {"name": draw(NAMES), "namespace": "ns"}, "spec": spec}
+    return {
+        "apiVersion": "lmcache.lmcache.ai/v1alpha1",
+        "kind": kind,
+        "metadata": {"name": draw(NAMES), "namespace": "ns"},
+        "spec": spec,
+    }
 
 
 @settings(max_examples=60, deadline=None)
@@ -70,17 +92,37 @@ def test_every_valid_spec_renders_valid_objects(document: dict[str, Any]) -> Non
 OUT_OF_RANGE = [
     ("LMCacheEngine", "l1.sizeGB", st.floats(max_value=0, allow_nan=False, allow_infinity=False)),
     ("LMCacheEngine", "server.port", st.integers(max_value=1023) | st.integers(min_value=65536, max_value=2**31 - 1)),
-    ("LMCacheEngine", "server.httpPort", st.integers(max_value=1023) | st.integers(min_value=65536, max_value=2**31 - 1)),
-    ("LMCacheEngine", "eviction.triggerWatermark", st.floats(max_value=0) | st.floats(min_value=1.0, exclude_min=True, allow_infinity=False)),
-    ("LMCacheEngine", "eviction.evictionRatio", st.floats(max_value=0) | st.floats(min_value=1.0, exclude_min=True, allow_infinity=False)),
+    (
+        "LMCacheEngine",
+        "server.httpPort",
+        st.integers(max_value=1023) | st.integers(min_value=65536, max_value=2**31 - 1),
+    ),
+    (
+        "LMCacheEngine",
+        "eviction.triggerWatermark",
+        st.floats(max_value=0) | st.floats(min_value=1.0, exclude_min=True, allow_infinity=False),
+    ),
+    (
+        "LMCacheEngine",
+        "eviction.evictionRatio",
+        st.floats(max_value=0) | st.floats(min_value=1.0, exclude_min=True, allow_infinity=False),
+    ),
     ("LMCacheEngine", "coordinator.heartbeatInterval", st.floats(max_value=0, allow_infinity=False)),
     ("CacheBlendEngine", "server.chunkSize", st.integers(-(2**31), 2**31 - 1).filter(lambda v: v != 256)),
-    ("CacheBlendEngine", "blend.recompRatio", st.floats(max_value=0) | st.floats(min_value=1.0, exclude_min=True, allow_infinity=False)),
+    (
+        "CacheBlendEngine",
+        "blend.recompRatio",
+        st.floats(max_value=0) | st.floats(min_value=1.0, exclude_min=True, allow_infinity=False),
+    ),
     ("CacheBlendEngine", "blend.checkLayer", st.integers(-(2**31), -1)),
     ("CacheBlendEngine", "injection.blockSize", st.integers(-(2**31), 0)),
     ("LMCacheCoordinator", "port", st.integers(max_value=0) | st.integers(min_value=65536, max_value=2**31 - 1)),
     ("LMCacheCoordinator", "replicas", st.integers(-(2**31), -1)),
-    ("LMCacheCoordinator", "evictionRatio", st.floats(max_value=-0.0001) | st.floats(min_value=1.0, exclude_min=True, allow_infinity=False)),
+    (
+        "LMCacheCoordinator",
+        "evictionRatio",
+        st.floats(max_value=-0.0001) | st.floats(min_value=1.0, exclude_min=True, allow_infinity=False),
+    ),
     ("LMCacheCoordinator", "instanceTimeout", st.floats(max_value=0, allow_infinity=False)),
 ]
 

@@ -50,7 +50,9 @@ def _everywhere(documents: list[dict[str, Any]], spec: dict[str, Any]) -> dict[s
 def test_fixtures_round_trip_in_three_environments(path: Path, tmp_path: Path) -> None:
     documents = load_all(path.read_text())
     for document in documents:  # a Secret stays in its namespace, which environments leave
-        (document.get("spec") or {}).get("l2Backend", {}).get("resp", {}).get("authSecretRef", {}).pop("namespace", None)
+        (document.get("spec") or {}).get("l2Backend", {}).get("resp", {}).get("authSecretRef", {}).pop(
+            "namespace", None
+        )
     environments = {
         "same": {"namespace": "default"},
         "moved": {"namespace": "elsewhere", "labels": {"env": "moved"}, "annotations": {"owner": "platform"}},
@@ -58,7 +60,12 @@ def test_fixtures_round_trip_in_three_environments(path: Path, tmp_path: Path) -
             "namespace": "changed",
             "overrides": _everywhere(
                 documents,
-                {"podAnnotations": {"a": "b"}, "podLabels": {"c": "d"}, "nodeSelector": {"pool": "gpu"}, "tolerations": []},
+                {
+                    "podAnnotations": {"a": "b"},
+                    "podLabels": {"c": "d"},
+                    "nodeSelector": {"pool": "gpu"},
+                    "tolerations": [],
+                },
             ),
         },
     }
@@ -69,14 +76,23 @@ def test_fixtures_round_trip_in_three_environments(path: Path, tmp_path: Path) -
 
 NAMES = st.sampled_from(["a", "b", "c", "d"])
 TOLERATIONS = st.lists(
-    st.fixed_dictionaries({"key": NAMES, "operator": st.just("Exists")}, optional={"effect": st.sampled_from(["NoSchedule", "NoExecute"])}),
+    st.fixed_dictionaries(
+        {"key": NAMES, "operator": st.just("Exists")}, optional={"effect": st.sampled_from(["NoSchedule", "NoExecute"])}
+    ),
     max_size=3,
 )
-ENV = st.lists(st.fixed_dictionaries({"name": NAMES, "value": st.sampled_from(["1", "2", ""])}), max_size=4, unique_by=lambda e: e["name"])
+ENV = st.lists(
+    st.fixed_dictionaries({"name": NAMES, "value": st.sampled_from(["1", "2", ""])}),
+    max_size=4,
+    unique_by=lambda e: e["name"],
+)
 VOLUMES = st.lists(
     st.fixed_dictionaries(
         {"name": NAMES},
-        optional={"emptyDir": st.just({}) | st.just({"medium": "Memory"}), "hostPath": st.fixed_dictionaries({"path": st.sampled_from(["/a", "/b"])})},
+        optional={
+            "emptyDir": st.just({}) | st.just({"medium": "Memory"}),
+            "hostPath": st.fixed_dictionaries({"path": st.sampled_from(["/a", "/b"])}),
+        },
     ).filter(lambda v: len(v) == 2),
     max_size=3,
     unique_by=lambda v: v["name"],
@@ -88,16 +104,29 @@ COMMON = {
     "nodeSelector": NODE_SELECTOR,
     "podLabels": st.dictionaries(NAMES, st.sampled_from(["x", "y"]), max_size=2),
     "podAnnotations": st.dictionaries(NAMES, st.sampled_from(["x", "y"]) | st.none(), max_size=2),
-    "image": st.fixed_dictionaries({}, optional={"tag": st.sampled_from(["v1", "v2"]), "pullPolicy": st.sampled_from(["Always", "IfNotPresent"])}),
-    "resourceOverrides": st.none() | st.fixed_dictionaries({"limits": st.fixed_dictionaries({"memory": st.sampled_from(["1Gi", "2Gi"])})}),
+    "image": st.fixed_dictionaries(
+        {}, optional={"tag": st.sampled_from(["v1", "v2"]), "pullPolicy": st.sampled_from(["Always", "IfNotPresent"])}
+    ),
+    "resourceOverrides": st.none()
+    | st.fixed_dictionaries({"limits": st.fixed_dictionaries({"memory": st.sampled_from(["1Gi", "2Gi"])})}),
     "extraArgs": st.lists(st.sampled_from(["--x", "1"]), max_size=2),
     "imagePullSecrets": st.lists(st.fixed_dictionaries({"name": NAMES}), max_size=2, unique_by=lambda s: s["name"]),
 }
 ENGINE = {
     **COMMON,
     "l1": st.fixed_dictionaries({"sizeGB": st.sampled_from([1, 10, 60.5])}),
-    "server": st.fixed_dictionaries({}, optional={"port": st.sampled_from([5555, 6000]), "httpPort": st.sampled_from([8080, 8081])}),
-    "prometheus": st.none() | st.fixed_dictionaries({}, optional={"enabled": st.booleans(), "port": st.sampled_from([9090, 9191]), "serviceMonitor": st.fixed_dictionaries({"enabled": st.booleans()})}),
+    "server": st.fixed_dictionaries(
+        {}, optional={"port": st.sampled_from([5555, 6000]), "httpPort": st.sampled_from([8080, 8081])}
+    ),
+    "prometheus": st.none()
+    | st.fixed_dictionaries(
+        {},
+        optional={
+            "enabled": st.booleans(),
+            "port": st.sampled_from([9090, 9191]),
+            "serviceMonitor": st.fixed_dictionaries({"enabled": st.booleans()}),
+        },
+    ),
     "hostIPC": st.booleans(),
     "privileged": st.booleans(),
     "logLevel": st.sampled_from(["INFO", "DEBUG"]),
@@ -106,7 +135,10 @@ COORDINATOR = {
     **COMMON,
     "replicas": st.integers(0, 3),
     "port": st.sampled_from([9300, 9400]),
-    "prometheus": st.none() | st.fixed_dictionaries({}, optional={"enabled": st.booleans(), "serviceMonitor": st.fixed_dictionaries({"enabled": st.booleans()})}),
+    "prometheus": st.none()
+    | st.fixed_dictionaries(
+        {}, optional={"enabled": st.booleans(), "serviceMonitor": st.fixed_dictionaries({"enabled": st.booleans()})}
+    ),
 }
 
 
@@ -117,7 +149,9 @@ def _with_mounts(draw: st.DrawFn, fields: dict[str, Any]) -> dict[str, Any]:
     if draw(st.booleans()):
         volumes = draw(VOLUMES)
         spec["volumes"] = volumes
-        spec["volumeMounts"] = [{"name": v["name"], "mountPath": f"/mnt/{v['name']}"} for v in draw(st.permutations(volumes))]
+        spec["volumeMounts"] = [
+            {"name": v["name"], "mountPath": f"/mnt/{v['name']}"} for v in draw(st.permutations(volumes))
+        ]
     return spec
 
 
@@ -130,7 +164,9 @@ def _workload(draw: st.DrawFn, engine: dict[str, Any], index: int) -> dict[str, 
     container: dict[str, Any] = {
         "name": "vllm",
         "image": "vllm/vllm-openai:v0.11.0",
-        "args": draw(st.lists(st.sampled_from(["m", "--port", "8000", "--block-size=16", "--enforce-eager"]), max_size=4)),
+        "args": draw(
+            st.lists(st.sampled_from(["m", "--port", "8000", "--block-size=16", "--enforce-eager"]), max_size=4)
+        ),
         "env": draw(ENV),
     }
     if draw(st.booleans()):
@@ -145,7 +181,9 @@ def _workload(draw: st.DrawFn, engine: dict[str, Any], index: int) -> dict[str, 
     if kind in ("Job", "CronJob"):
         pod["restartPolicy"] = "Never"
     labels = {"app": f"vllm{index}", f"lmcache.ai/{hook}-inject": "true"}
-    return workload_object(kind, f"vllm{index}", {"metadata": {"labels": labels, "annotations": annotations}, "spec": pod})
+    return workload_object(
+        kind, f"vllm{index}", {"metadata": {"labels": labels, "annotations": annotations}, "spec": pod}
+    )
 
 
 @st.composite

@@ -33,7 +33,12 @@ RULES = [
     (CB, "server.chunkSize", 257, "must be 256 for CacheBlend (chunk_size == block_size 64 * 4)"),
     (E, "server.chunkSize", 512, None),
     (E, "server.maxWorkers", 2**31, "must be a 32-bit integer"),
-    (E, "server.hashAlgorithm", "md5", 'Unsupported value: "md5": supported values: "builtin", "sha256_cbor", "blake3"'),
+    (
+        E,
+        "server.hashAlgorithm",
+        "md5",
+        'Unsupported value: "md5": supported values: "builtin", "sha256_cbor", "blake3"',
+    ),
     # eviction
     (E, "eviction.policy", "noop", 'Unsupported value: "noop": supported values: "LRU"'),
     (E, "eviction.policy", "LRU", None),
@@ -47,24 +52,44 @@ RULES = [
     # prometheus
     (E, "prometheus.port", 0, PORT_1),
     (E, "prometheus.port", 1, None),
-    (E, "prometheus.serviceMonitor.interval", "30 seconds", "must match ^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"),
+    (
+        E,
+        "prometheus.serviceMonitor.interval",
+        "30 seconds",
+        "must match ^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$",
+    ),
     (E, "prometheus.serviceMonitor.interval", "1m30s", None),
     # l2Backend
     (E, "l2Backend", {}, "exactly one of resp or raw must be set"),
-    (E, "l2Backend", {"resp": {"host": "r", "port": 1}, "raw": {"type": "fs"}}, "exactly one of resp or raw must be set, got multiple"),
+    (
+        E,
+        "l2Backend",
+        {"resp": {"host": "r", "port": 1}, "raw": {"type": "fs"}},
+        "exactly one of resp or raw must be set, got multiple",
+    ),
     (E, "l2Backend.raw.type", "fs", None),
     (E, "l2Backend.raw.type", "", "Required value"),
     # coordinator link
     (E, "coordinator", {}, "exactly one of ref or url must be set"),
     (E, "coordinator", {"ref": {"name": ""}}, "exactly one of ref or url must be set"),
-    (E, "coordinator", {"url": "http://c:9300", "ref": {"name": "c"}}, "exactly one of ref or url must be set, got both"),
+    (
+        E,
+        "coordinator",
+        {"url": "http://c:9300", "ref": {"name": "c"}},
+        "exactly one of ref or url must be set, got both",
+    ),
     (E, "coordinator", {"url": "http://c:9300"}, None),
     (E, "coordinator.heartbeatInterval", 0, "must be greater than 0"),
     (E, "coordinator.eventFlushInterval", 0, "must be greater than 0"),
     # enums and types
     (E, "gpuVendor", "intel", 'Unsupported value: "intel": supported values: "nvidia", "amd"'),
     (E, "logLevel", "TRACE", 'Unsupported value: "TRACE": supported values: "DEBUG", "INFO", "WARNING", "ERROR"'),
-    (E, "image.pullPolicy", "Sometimes", 'Unsupported value: "Sometimes": supported values: "Always", "Never", "IfNotPresent"'),
+    (
+        E,
+        "image.pullPolicy",
+        "Sometimes",
+        'Unsupported value: "Sometimes": supported values: "Always", "Never", "IfNotPresent"',
+    ),
     (E, "hostIPC", "yes please", 'must be a boolean, got string "yes please"'),
     (E, "pd.nixlSideChannelPort", 1023, PORT_1024),
     (E, "pd.nixlLoadFailurePolicy", "retry", 'Unsupported value: "retry": supported values: "fail", "ignore"'),
@@ -79,7 +104,12 @@ RULES = [
     (CB, "injection.blockSize", 0, "must be greater than or equal to 1"),
     (CB, "injection.blockSize", 1, None),
     (CB, "injection.attentionBackend", "", "Required value"),
-    (CB, "injection.cudagraph", "full", 'Unsupported value: "full": supported values: "eager", "piecewise", "full_decode_only"'),
+    (
+        CB,
+        "injection.cudagraph",
+        "full",
+        'Unsupported value: "full": supported values: "eager", "piecewise", "full_decode_only"',
+    ),
     (CB, "injection.payloadImage.repository", "", "Required value"),
     # coordinator spec
     (C, "port", 0, PORT_1),
@@ -114,35 +144,96 @@ RAW = {"type": "fs"}
 
 # Rules that need other fields set, or that are reported at a path other than the field set.
 RULES_AT = [
-    (E, {"l2Backend": {"raw": RAW, "storePolicy": "never"}}, ['spec.l2Backend.storePolicy: Unsupported value: "never": supported values: "default", "skip_l1"']),
-    (E, {"l2Backend": {"raw": RAW, "prefetchMaxInFlight": 0}}, ["spec.l2Backend.prefetchMaxInFlight: must be greater than or equal to 1"]),
+    (
+        E,
+        {"l2Backend": {"raw": RAW, "storePolicy": "never"}},
+        ['spec.l2Backend.storePolicy: Unsupported value: "never": supported values: "default", "skip_l1"'],
+    ),
+    (
+        E,
+        {"l2Backend": {"raw": RAW, "prefetchMaxInFlight": 0}},
+        ["spec.l2Backend.prefetchMaxInFlight: must be greater than or equal to 1"],
+    ),
     (E, {"l2Backend": {"raw": RAW, "prefetchMaxInFlight": 1}}, []),
     (E, {"l2Backend.resp": {"host": "", "port": 6379}}, ["spec.l2Backend.resp.host: Required value"]),
     (E, {"l2Backend.resp": {"host": "r", "port": 0}}, [f"spec.l2Backend.resp.port: {PORT_1}"]),
     (E, {"l2Backend.resp": {"host": "r", "port": 65535}}, []),
-    (E, {"l2Backend.resp": {"host": "r", "port": 1, "numWorkers": 0}}, ["spec.l2Backend.resp.numWorkers: must be greater than or equal to 1"]),
-    (E, {"l2Backend.resp": {"port": 1}}, ["spec.l2Backend.resp.host: Required value"]),
-    (E, {"l2Backend": {"raw": {"type": "fs"}, "serde": {}}}, ["spec.l2Backend.serde: exactly one serde type must be set"]),
     (
         E,
-        {"l2Backend": {"raw": {"type": "fs", "config": {"serde": "x"}}, "serde": {"aesgcm": {"masterKeySecretRef": {"name": "k"}}}}},
+        {"l2Backend.resp": {"host": "r", "port": 1, "numWorkers": 0}},
+        ["spec.l2Backend.resp.numWorkers: must be greater than or equal to 1"],
+    ),
+    (E, {"l2Backend.resp": {"port": 1}}, ["spec.l2Backend.resp.host: Required value"]),
+    (
+        E,
+        {"l2Backend": {"raw": {"type": "fs"}, "serde": {}}},
+        ["spec.l2Backend.serde: exactly one serde type must be set"],
+    ),
+    (
+        E,
+        {
+            "l2Backend": {
+                "raw": {"type": "fs", "config": {"serde": "x"}},
+                "serde": {"aesgcm": {"masterKeySecretRef": {"name": "k"}}},
+            }
+        },
         ["spec.l2Backend.serde: cannot be combined with a raw adapter that sets a 'serde' config key"],
     ),
-    (E, {"l2Backend": {"raw": {"type": "fs"}, "serde": {"aesgcm": {"masterKeySecretRef": {"name": ""}}}}}, ["spec.l2Backend.serde.aesgcm.masterKeySecretRef.name: Required value"]),
-    (E, {"l2Backend": {"raw": {"type": "fs"}, "serde": {"aesgcm": {"masterKeySecretRef": {"name": "k"}, "aesBits": 192}}}}, ['spec.l2Backend.serde.aesgcm.aesBits: Unsupported value: 192: supported values: 128, 256']),
-    (E, {"l2Backend": {"raw": {"type": "fs", "config": {"type": "s3"}}}}, ["spec.l2Backend.raw.config: must not set 'type': use raw.type"]),
-    (E, {"l2Backend": {"raw": {"type": "fs"}}, "l2Backends": [{"type": "fs"}]}, ["spec.l2Backends: must not be set together with spec.l2Backend"]),
-    (E, {"l2Backend": {"resp": {"host": "r", "port": 1, "authSecretRef": {"name": ""}}}}, ["spec.l2Backend.resp.authSecretRef.name: Required value"]),
+    (
+        E,
+        {"l2Backend": {"raw": {"type": "fs"}, "serde": {"aesgcm": {"masterKeySecretRef": {"name": ""}}}}},
+        ["spec.l2Backend.serde.aesgcm.masterKeySecretRef.name: Required value"],
+    ),
+    (
+        E,
+        {
+            "l2Backend": {
+                "raw": {"type": "fs"},
+                "serde": {"aesgcm": {"masterKeySecretRef": {"name": "k"}, "aesBits": 192}},
+            }
+        },
+        ["spec.l2Backend.serde.aesgcm.aesBits: Unsupported value: 192: supported values: 128, 256"],
+    ),
+    (
+        E,
+        {"l2Backend": {"raw": {"type": "fs", "config": {"type": "s3"}}}},
+        ["spec.l2Backend.raw.config: must not set 'type': use raw.type"],
+    ),
+    (
+        E,
+        {"l2Backend": {"raw": {"type": "fs"}}, "l2Backends": [{"type": "fs"}]},
+        ["spec.l2Backends: must not be set together with spec.l2Backend"],
+    ),
+    (
+        E,
+        {"l2Backend": {"resp": {"host": "r", "port": 1, "authSecretRef": {"name": ""}}}},
+        ["spec.l2Backend.resp.authSecretRef.name: Required value"],
+    ),
     (
         E,
         {"l2Backend": {"resp": {"host": "r", "port": 1, "authSecretRef": {"name": "a", "namespace": "other"}}}},
-        ['spec.l2Backend.resp.authSecretRef.namespace: must be the engine namespace "ns": lmcache-gitops references the Secret in place and never copies Secrets across namespaces'],
+        [
+            'spec.l2Backend.resp.authSecretRef.namespace: must be the engine namespace "ns": lmcache-gitops references the Secret in place and never copies Secrets across namespaces'
+        ],
     ),
     (E, {"l2Backend": {"resp": {"host": "r", "port": 1, "authSecretRef": {"name": "a", "namespace": "ns"}}}}, []),
-    (E, {"coordinator": {"url": "u", "eventReporting": True, "l2EventReporting": False}}, ["spec.coordinator.l2EventReporting: conflicts with the newer name of this field; set only one of them"]),
+    (
+        E,
+        {"coordinator": {"url": "u", "eventReporting": True, "l2EventReporting": False}},
+        ["spec.coordinator.l2EventReporting: conflicts with the newer name of this field; set only one of them"],
+    ),
     (E, {"coordinator": {"url": "u", "eventReporting": True, "l2EventReporting": True}}, []),
     (CB, {"injection": {}}, ["spec.injection.payloadImage: Required value"]),
-    (CB, {"injection": {"payloadImage": {"repository": "p"}, "env": [{"name": "A"}, {"name": "PYTHONPATH", "value": "/x"}]}}, ["spec.injection.env[1]: PYTHONPATH is set by the CacheBlend injection and cannot be overridden"]),
+    (
+        CB,
+        {
+            "injection": {
+                "payloadImage": {"repository": "p"},
+                "env": [{"name": "A"}, {"name": "PYTHONPATH", "value": "/x"}],
+            }
+        },
+        ["spec.injection.env[1]: PYTHONPATH is set by the CacheBlend injection and cannot be overridden"],
+    ),
     (E, {"l1": {}}, ["spec.l1.sizeGB: Required value"]),
     (E, {"l1": {"sizeGB": 1, "initSizeGB": 1}}, ["spec.l1.initSizeGB: unknown field"]),
     (E, {"l1": {"sizeGB": "60"}}, ['spec.l1.sizeGB: must be a number, got string "60"']),
@@ -150,18 +241,69 @@ RULES_AT = [
     (E, {"server": {"port": 6000.0}}, ["spec.server.port: must be an integer, got number 6000.0"]),
     (E, {"tolerations": [{"key": "a", "efect": "NoSchedule"}]}, ["spec.tolerations[0].efect: unknown field"]),
     (E, {"env": [{"value": "1"}]}, ["spec.env[0].name: Required value"]),
-    (E, {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [{"key": "k", "operator": "In", "values": [1]}]}]}}}},
-     ["spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].values[0]: must be a string, got number 1"]),
-    (E, {"resourceOverrides": {"requests": {"memory": "2Gi"}, "limits": {"memory": "1Gi"}}}, ["spec.resourceOverrides.requests.memory: must be less than or equal to the memory limit (1Gi)"]),
+    (
+        E,
+        {
+            "affinity": {
+                "nodeAffinity": {
+                    "requiredDuringSchedulingIgnoredDuringExecution": {
+                        "nodeSelectorTerms": [{"matchExpressions": [{"key": "k", "operator": "In", "values": [1]}]}]
+                    }
+                }
+            }
+        },
+        [
+            "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].values[0]: must be a string, got number 1"
+        ],
+    ),
+    (
+        E,
+        {"resourceOverrides": {"requests": {"memory": "2Gi"}, "limits": {"memory": "1Gi"}}},
+        ["spec.resourceOverrides.requests.memory: must be less than or equal to the memory limit (1Gi)"],
+    ),
     (E, {"resourceOverrides": {"requests": {"memory": "1Gi"}, "limits": {"memory": "1024Mi"}}}, []),
-    (E, {"resourceOverrides": {"requests": {"cpu": "four"}}}, ['spec.resourceOverrides.requests.cpu: must be a quantity such as 4, 500m or 70Gi, got "four"']),
-    (E, {"resourceOverrides": {"requests": {"cpu": True}}}, ["spec.resourceOverrides.requests.cpu: must be a number or a string"]),
-    (E, {"podLabels": {"app.kubernetes.io/name": "other"}}, ['spec.podLabels[app.kubernetes.io/name]: must not change the selector label app.kubernetes.io/name (the selector needs "lmcache")']),
+    (
+        E,
+        {"resourceOverrides": {"requests": {"cpu": "four"}}},
+        ['spec.resourceOverrides.requests.cpu: must be a quantity such as 4, 500m or 70Gi, got "four"'],
+    ),
+    (
+        E,
+        {"resourceOverrides": {"requests": {"cpu": True}}},
+        ["spec.resourceOverrides.requests.cpu: must be a number or a string"],
+    ),
+    (
+        E,
+        {"podLabels": {"app.kubernetes.io/name": "other"}},
+        [
+            'spec.podLabels[app.kubernetes.io/name]: must not change the selector label app.kubernetes.io/name (the selector needs "lmcache")'
+        ],
+    ),
     (E, {"podLabels": {"app.kubernetes.io/name": "lmcache", "team": "a"}}, []),
-    (C, {"podLabels": {"app.kubernetes.io/instance": "x"}}, ['spec.podLabels[app.kubernetes.io/instance]: must not change the selector label app.kubernetes.io/instance (the selector needs "test")']),
-    (E, {"podLabels": {"team": "a" * 64}}, [f'spec.podLabels.team: value "{"a" * 64}" is invalid: must be 63 characters or less, empty or alphanumerics, \'-\', \'_\' or \'.\', starting and ending with an alphanumeric']),
-    (E, {"volumeMounts": [{"name": "data", "mountPath": "/data"}]}, ['spec.volumeMounts[0].name: no volume named "data" in the pod (spec.volumes)']),
-    (E, {"volumes": [{"name": "a", "emptyDir": {}}, {"name": "a", "emptyDir": {}}]}, ['spec.volumes[1].name: duplicate volume name "a"']),
+    (
+        C,
+        {"podLabels": {"app.kubernetes.io/instance": "x"}},
+        [
+            'spec.podLabels[app.kubernetes.io/instance]: must not change the selector label app.kubernetes.io/instance (the selector needs "test")'
+        ],
+    ),
+    (
+        E,
+        {"podLabels": {"team": "a" * 64}},
+        [
+            f"spec.podLabels.team: value \"{'a' * 64}\" is invalid: must be 63 characters or less, empty or alphanumerics, '-', '_' or '.', starting and ending with an alphanumeric"
+        ],
+    ),
+    (
+        E,
+        {"volumeMounts": [{"name": "data", "mountPath": "/data"}]},
+        ['spec.volumeMounts[0].name: no volume named "data" in the pod (spec.volumes)'],
+    ),
+    (
+        E,
+        {"volumes": [{"name": "a", "emptyDir": {}}, {"name": "a", "emptyDir": {}}]},
+        ['spec.volumes[1].name: duplicate volume name "a"'],
+    ),
 ]
 
 

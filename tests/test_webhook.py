@@ -7,7 +7,6 @@ and looks at the Deployment's pod template.
 from __future__ import annotations
 
 import copy
-import json
 from typing import Any
 
 import pytest
@@ -21,6 +20,7 @@ from lmcache_gitops.inject import webhook
 from lmcache_gitops.read import yamlio
 
 from .helpers import CB, LMC, compile_all, resource, wiring_problems, workload
+
 
 def pod(*documents: dict[str, Any], allow_skip: bool = False) -> dict[str, Any]:
     """The wired Deployment's pod template."""
@@ -64,7 +64,9 @@ def test_lmcache_keeps_the_users_hash_seed(seed: dict[str, Any]) -> None:
 def test_lmcache_host_shm_when_the_engine_has_no_hostipc() -> None:
     template = pod(resource(LMC, hostIPC=False), workload())
     assert "hostIPC" not in template["spec"]
-    assert template["spec"]["volumes"] == [{"hostPath": {"path": "/dev/shm", "type": "Directory"}, "name": "lmcache-dev-shm"}]
+    assert template["spec"]["volumes"] == [
+        {"hostPath": {"path": "/dev/shm", "type": "Directory"}, "name": "lmcache-dev-shm"}
+    ]
     assert vllm(template)["volumeMounts"] == [{"mountPath": "/dev/shm", "name": "lmcache-dev-shm"}]
 
 
@@ -77,7 +79,10 @@ def test_lmcache_isolated_engine_gives_the_pod_its_own_shm() -> None:
 @pytest.mark.parametrize(
     "user",
     [
-        {"volumeMounts": [{"name": "shm", "mountPath": "/dev/shm"}], "volumes": [{"name": "shm", "hostPath": {"path": "/dev/shm"}}]},
+        {
+            "volumeMounts": [{"name": "shm", "mountPath": "/dev/shm"}],
+            "volumes": [{"name": "shm", "hostPath": {"path": "/dev/shm"}}],
+        },
         {"volumeMounts": [], "volumes": [{"name": "lmcache-dev-shm", "hostPath": {"path": "/run/shm"}}]},
     ],
 )
@@ -91,7 +96,11 @@ def test_existing_shm_wiring_is_left_alone(user: dict[str, Any]) -> None:
 
 def test_lmcache_payload_staging_and_pull_secrets() -> None:
     engine = resource(
-        LMC, **{"injection.payloadImage": {"repository": "r/payload", "tag": "1"}, "injection.imagePullSecrets": [{"name": "pull"}]}
+        LMC,
+        **{
+            "injection.payloadImage": {"repository": "r/payload", "tag": "1"},
+            "injection.imagePullSecrets": [{"name": "pull"}],
+        },
     )
     doc = workload(env=[{"name": "PYTHONPATH", "value": "/opt"}])
     doc["spec"]["template"]["spec"]["imagePullSecrets"] = [{"name": "mine"}, {"name": "pull"}]
@@ -119,7 +128,11 @@ def test_lmcache_pull_secrets_only_come_with_a_payload() -> None:
 
 @pytest.mark.parametrize(
     ("role", "key"),
-    [("prefiller", "kv-transfer-config-prefiller.json"), ("decoder", "kv-transfer-config-decoder.json"), (None, "kv-transfer-config.json")],
+    [
+        ("prefiller", "kv-transfer-config-prefiller.json"),
+        ("decoder", "kv-transfer-config-decoder.json"),
+        (None, "kv-transfer-config.json"),
+    ],
 )
 def test_pd_role_chooses_the_connection_and_adds_nixl_env(role: str | None, key: str) -> None:
     engine = resource(LMC, **{"pd.nixlSideChannelPort": 6000})
@@ -133,8 +146,14 @@ def test_pd_role_chooses_the_connection_and_adds_nixl_env(role: str | None, key:
 
 
 def test_pd_env_keeps_the_users_values() -> None:
-    container = vllm(pod(resource(LMC, pd={}), workload(env=[{"name": "VLLM_NIXL_SIDE_CHANNEL_PORT", "value": "5557"}])))
-    assert [e["name"] for e in container["env"]] == ["VLLM_NIXL_SIDE_CHANNEL_PORT", "PYTHONHASHSEED", "VLLM_NIXL_SIDE_CHANNEL_HOST"]
+    container = vllm(
+        pod(resource(LMC, pd={}), workload(env=[{"name": "VLLM_NIXL_SIDE_CHANNEL_PORT", "value": "5557"}]))
+    )
+    assert [e["name"] for e in container["env"]] == [
+        "VLLM_NIXL_SIDE_CHANNEL_PORT",
+        "PYTHONHASHSEED",
+        "VLLM_NIXL_SIDE_CHANNEL_HOST",
+    ]
     assert env(container)["VLLM_NIXL_SIDE_CHANNEL_PORT"] == "5557"
 
 
@@ -183,7 +202,10 @@ def test_cacheblend_m0_to_m7_in_order() -> None:
         (None, {"name": "PYTHONPATH", "value": "/cb-plugin"}),
         ({"name": "PYTHONPATH", "value": "/opt:/x"}, {"name": "PYTHONPATH", "value": "/cb-plugin:/opt:/x"}),
         ({"name": "PYTHONPATH", "value": ""}, {"name": "PYTHONPATH", "value": "/cb-plugin"}),
-        ({"name": "PYTHONPATH", "valueFrom": {"configMapKeyRef": {"name": "c", "key": "k"}}}, {"name": "PYTHONPATH", "value": "/cb-plugin"}),
+        (
+            {"name": "PYTHONPATH", "valueFrom": {"configMapKeyRef": {"name": "c", "key": "k"}}},
+            {"name": "PYTHONPATH", "value": "/cb-plugin"},
+        ),
     ],
     ids=["absent", "value", "empty", "valueFrom"],
 )
@@ -194,8 +216,15 @@ def test_m4_pythonpath(existing: dict[str, Any] | None, expected: dict[str, Any]
 
 def test_injection_env_replaces_a_variable_of_the_same_name() -> None:
     engine = resource(CB, **{"injection.env": [{"name": "A", "value": "new"}, {"name": "B", "value": "b"}]})
-    container = vllm(pod(engine, workload("cacheblend", env=[{"name": "A", "value": "old"}, {"name": "C", "value": "c"}])))
-    assert [(e["name"], e["value"]) for e in container["env"]] == [("A", "new"), ("C", "c"), ("PYTHONPATH", "/cb-plugin"), ("B", "b")]
+    container = vllm(
+        pod(engine, workload("cacheblend", env=[{"name": "A", "value": "old"}, {"name": "C", "value": "c"}]))
+    )
+    assert [(e["name"], e["value"]) for e in container["env"]] == [
+        ("A", "new"),
+        ("C", "c"),
+        ("PYTHONPATH", "/cb-plugin"),
+        ("B", "b"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -218,7 +247,14 @@ def test_m5_spec_driven_flags(injection: dict[str, Any], tail: list[str]) -> Non
 def test_m5_replaces_user_flags_in_place_in_both_forms() -> None:
     user = ["--block-size=16", "m", "--pipeline-parallel-size", "4", "--enforce-eager", "--attention-backend"]
     args = vllm(pod(resource(CB), workload("cacheblend", args=user)))["args"]
-    assert args[:6] == ["--block-size=64", "m", "--pipeline-parallel-size", "1", "--enforce-eager", "--attention-backend"]
+    assert args[:6] == [
+        "--block-size=64",
+        "m",
+        "--pipeline-parallel-size",
+        "1",
+        "--enforce-eager",
+        "--attention-backend",
+    ]
     assert args[6] == "CUSTOM"  # a trailing flag gets its value after it
     assert args.count("--enforce-eager") == 1 and args.count("--block-size=64") == 1
 
@@ -256,7 +292,11 @@ def test_an_injected_pod_is_left_alone() -> None:
 
 
 SKIPS = {
-    "engine-not-found": (workload(engine="missing"), "spec.template.metadata.annotations[lmcache.ai/lmcache-engine]", 'no LMCacheEngine "missing" in namespace "ns"'),
+    "engine-not-found": (
+        workload(engine="missing"),
+        "spec.template.metadata.annotations[lmcache.ai/lmcache-engine]",
+        'no LMCacheEngine "missing" in namespace "ns"',
+    ),
     "target-container-not-found": (
         workload(annotations={"lmcache.ai/lmcache-container": "server"}),
         "spec.template.metadata.annotations[lmcache.ai/lmcache-container]",
@@ -302,7 +342,9 @@ def test_payload_image_unset_is_reported_at_the_workload_and_keeps_m0_m1_when_al
     assert any("(payload-image-unset)" in p and "spec.template.metadata.annotations" in p for p in found)
     [parsed] = lg.load_inputs([lg.Source("in.yaml", yamlio.dump_all([engine]))]).resources
     resolved = resolve_engine(parsed.model, parsed.namespace, None)
-    outcome = webhook.admit(webhook.CACHEBLEND, workload("cacheblend")["spec"]["template"], resolved, connection_data(resolved))
+    outcome = webhook.admit(
+        webhook.CACHEBLEND, workload("cacheblend")["spec"]["template"], resolved, connection_data(resolved)
+    )
     assert outcome.skip == "payload-image-unset"
     assert outcome.template["spec"]["hostIPC"] is True
     assert outcome.template["spec"]["volumes"] == [{"emptyDir": {}, "name": "cb-plugin"}]
@@ -311,8 +353,19 @@ def test_payload_image_unset_is_reported_at_the_workload_and_keeps_m0_m1_when_al
 
 # ---- properties ----
 
-FLAG_FREE = st.lists(st.sampled_from(["Qwen/Qwen3-8B", "--port", "8000", "--max-model-len=4096", "--trust-remote-code", "-tp", "2"]), max_size=8)
-INJECTED = ["--attention-backend", "--kv-transfer-config", "--no-enable-chunked-prefill", "--block-size", "--pipeline-parallel-size", "--no-async-scheduling", "--enforce-eager"]
+FLAG_FREE = st.lists(
+    st.sampled_from(["Qwen/Qwen3-8B", "--port", "8000", "--max-model-len=4096", "--trust-remote-code", "-tp", "2"]),
+    max_size=8,
+)
+INJECTED = [
+    "--attention-backend",
+    "--kv-transfer-config",
+    "--no-enable-chunked-prefill",
+    "--block-size",
+    "--pipeline-parallel-size",
+    "--no-async-scheduling",
+    "--enforce-eager",
+]
 
 
 @settings(max_examples=60, deadline=None)
@@ -325,11 +378,21 @@ def test_injecting_an_injected_workload_changes_nothing(user: list[str], hook: s
     assert pod(engine, twice_doc) == once
 
 
-VALUED = ["--attention-backend", "--kv-transfer-config", "--block-size", "--pipeline-parallel-size", "--compilation-config"]
+VALUED = [
+    "--attention-backend",
+    "--kv-transfer-config",
+    "--block-size",
+    "--pipeline-parallel-size",
+    "--compilation-config",
+]
 BARE = ["--no-enable-chunked-prefill", "--no-async-scheduling", "--enforce-eager"]
 USER_ITEMS = st.one_of(
-    st.sampled_from([["Qwen/Qwen3-8B"], ["--port", "8000"], ["--max-model-len=4096"], ["--trust-remote-code"], ["-tp", "2"]]),
-    st.tuples(st.sampled_from(VALUED), st.sampled_from(["16", "x"]), st.booleans()).map(lambda t: [f"{t[0]}={t[1]}"] if t[2] else [t[0], t[1]]),
+    st.sampled_from(
+        [["Qwen/Qwen3-8B"], ["--port", "8000"], ["--max-model-len=4096"], ["--trust-remote-code"], ["-tp", "2"]]
+    ),
+    st.tuples(st.sampled_from(VALUED), st.sampled_from(["16", "x"]), st.booleans()).map(
+        lambda t: [f"{t[0]}={t[1]}"] if t[2] else [t[0], t[1]]
+    ),
     st.sampled_from(BARE).map(lambda flag: [flag]),
 )
 

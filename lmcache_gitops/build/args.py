@@ -46,7 +46,11 @@ def l2_adapter(l2: L2BackendSpec) -> dict[str, Any]:
 def _l2_args(engine: Engine) -> list[str]:
     spec = engine.spec
     if spec.l2_backends is not None:  # the docs' list form: adapters only, no policy flags
-        return [arg for item in spec.l2_backends for arg in ("--l2-adapter", gojson.marshal(_adapter(item.type, item.config)))]
+        return [
+            arg
+            for item in spec.l2_backends
+            for arg in ("--l2-adapter", gojson.marshal(_adapter(item.type, item.config)))
+        ]
     l2 = spec.l2_backend
     if l2 is None:
         return []

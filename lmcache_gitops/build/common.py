@@ -13,7 +13,9 @@ SERVICE_MONITOR_API = "monitoring.coreos.com/v1"
 def compact(**fields: Any) -> dict[str, Any]:
     """A dict of the fields that are set: None, empty strings and empty collections are left out,
     as Go's ``omitempty`` leaves them out of the operator's objects."""
-    return {key: value for key, value in fields.items() if value is not None and value != "" and value != [] and value != {}}
+    return {
+        key: value for key, value in fields.items() if value is not None and value != "" and value != [] and value != {}
+    }
 
 
 def metadata(name: str, namespace: str, labels: dict[str, str]) -> dict[str, Any]:
@@ -60,7 +62,11 @@ def workload(
         "apiVersion": "apps/v1",
         "kind": kind,
         "metadata": metadata(name, namespace, standard),
-        "spec": {**spec, "selector": {"matchLabels": selector}, "template": {"metadata": template_meta, "spec": pod_spec}},
+        "spec": {
+            **spec,
+            "selector": {"matchLabels": selector},
+            "template": {"metadata": template_meta, "spec": pod_spec},
+        },
     }
 
 
@@ -68,7 +74,9 @@ def tcp_port(name: str, port: int, key: str = "port") -> dict[str, Any]:
     return {"name": name, key: port, "protocol": "TCP"}
 
 
-def metrics_service_object(name: str, namespace: str, labels: dict[str, str], selector: dict[str, str], port: int) -> dict[str, Any]:
+def metrics_service_object(
+    name: str, namespace: str, labels: dict[str, str], selector: dict[str, str], port: int
+) -> dict[str, Any]:
     """The headless `<name>-metrics` Service that Prometheus scrapes."""
     return {
         "apiVersion": "v1",
@@ -78,7 +86,9 @@ def metrics_service_object(name: str, namespace: str, labels: dict[str, str], se
     }
 
 
-def service_monitor(name: str, namespace: str, labels: dict[str, str], selector: dict[str, str], monitor: ServiceMonitorSpec) -> dict[str, Any]:
+def service_monitor(
+    name: str, namespace: str, labels: dict[str, str], selector: dict[str, str], monitor: ServiceMonitorSpec
+) -> dict[str, Any]:
     """Selects both Services by the selector labels; only the metrics one has a `metrics` port."""
     return {
         "apiVersion": SERVICE_MONITOR_API,

@@ -33,7 +33,9 @@ def _cache_connector(engine: Engine) -> dict[str, Any]:
     return _connector(CACHEBLEND_CONNECTOR, "kv_both", extra, module=CACHEBLEND_MODULE)
 
 
-def _connector(name: str, role: str, extra: dict[str, Any] | None = None, *, module: str | None = None) -> dict[str, Any]:
+def _connector(
+    name: str, role: str, extra: dict[str, Any] | None = None, *, module: str | None = None
+) -> dict[str, Any]:
     out: dict[str, Any] = {"kv_connector": name, "kv_role": role}
     if extra:
         out["kv_connector_extra_config"] = extra

@@ -5,10 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from ..models import LMCacheCoordinatorSpec
-from ..naming import COORDINATOR_APP, selector_labels, standard_labels
-from .view import coordinator_prometheus
+from ..naming import COORDINATOR_APP
 from .args import coordinator_args
-from .common import compact, image_fields, metadata, metrics_service_object, service_monitor, label_sets, tcp_port, workload
+from .common import (
+    compact,
+    image_fields,
+    label_sets,
+    metadata,
+    metrics_service_object,
+    service_monitor,
+    tcp_port,
+    workload,
+)
+from .view import coordinator_prometheus
 
 CONTAINER = "coordinator"
 COMMAND = ["/opt/venv/bin/lmcache", "coordinator"]
@@ -16,7 +25,12 @@ HEALTH_PATH = "/healthz"
 
 
 def _probe(port: int, period: int, failures: int, **extra: int) -> dict[str, Any]:
-    return {"failureThreshold": failures, "httpGet": {"path": HEALTH_PATH, "port": port}, "periodSeconds": period, **extra}
+    return {
+        "failureThreshold": failures,
+        "httpGet": {"path": HEALTH_PATH, "port": port},
+        "periodSeconds": period,
+        **extra,
+    }
 
 
 FAMILY = (COORDINATOR_APP, "coordinator")

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..naming import DEV_SHM, DEV_SHM_VOLUME, ENGINE_APP, connection_configmap, selector_labels, standard_labels
-from .view import Engine
+from ..naming import DEV_SHM, DEV_SHM_VOLUME, ENGINE_APP, connection_configmap
 from .args import MASTER_KEY_DIR, engine_args
-from .common import compact, image_fields, metadata, metrics_service_object, service_monitor, label_sets, tcp_port, workload
+from .common import (
+    compact,
+    image_fields,
+    label_sets,
+    metadata,
+    metrics_service_object,
+    service_monitor,
+    tcp_port,
+    workload,
+)
 from .connection import connection_data
 from .sizing import engine_resources, startup_failure_threshold
+from .view import Engine
 
 CONTAINER = "lmcache"
 COMMAND = ["/opt/venv/bin/lmcache", "server"]
@@ -24,17 +33,25 @@ def _env(engine: Engine) -> list[dict[str, Any]]:
     spec = engine.spec
     env: list[dict[str, Any]] = [{"name": "LMCACHE_LOG_LEVEL", "value": spec.log_level}]
     if spec.gpu_vendor == "nvidia":  # kept even without a runtime class: the NRI/CDI setups read them
-        env += [{"name": "NVIDIA_VISIBLE_DEVICES", "value": "all"}, {"name": "NVIDIA_DRIVER_CAPABILITIES", "value": "all"}]
+        env += [
+            {"name": "NVIDIA_VISIBLE_DEVICES", "value": "all"},
+            {"name": "NVIDIA_DRIVER_CAPABILITIES", "value": "all"},
+        ]
     resp = spec.l2_backend.resp if spec.l2_backend else None
     if resp is not None and resp.auth_secret_ref is not None:
         # The user's own Secret, referenced in place: no copy, no secret material in git (compat row 12).
         secret = resp.auth_secret_ref.name
         env += [
             {"name": "LMCACHE_RESP_PASSWORD", "valueFrom": {"secretKeyRef": {"key": "password", "name": secret}}},
-            {"name": "LMCACHE_RESP_USERNAME", "valueFrom": {"secretKeyRef": {"key": "username", "name": secret, "optional": True}}},
+            {
+                "name": "LMCACHE_RESP_USERNAME",
+                "valueFrom": {"secretKeyRef": {"key": "username", "name": secret, "optional": True}},
+            },
         ]
     if engine.coordinator_url and spec.coordinator is not None and not spec.coordinator.advertise_ip:
-        env.append({"name": "LMCACHE_COORDINATOR_ADVERTISE_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}})
+        env.append(
+            {"name": "LMCACHE_COORDINATOR_ADVERTISE_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}
+        )
     return env + list(spec.env or ())
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..models import CacheBlendEngine, EngineSpecBase, LMCacheEngine
-from ..models.kinds import BlendSpec
+from ..models.kinds import BlendSpec, CacheBlendInjectionSpec, LMCacheInjectionSpec
 from ..models.shared import PrometheusSpec
 
 NVIDIA_NODE_SELECTOR = {"nvidia.com/gpu.present": "true"}
@@ -33,6 +33,8 @@ class Engine:
     host_network: bool = False
     init_containers: list[Any] | None = None
     blend: BlendSpec | None = None
+    injection: LMCacheInjectionSpec | CacheBlendInjectionSpec | None = None
+    """Its kind's injection settings, what its webhook reads (LMCache: optional)."""
 
     @property
     def prometheus(self) -> PrometheusSpec:
@@ -63,7 +65,8 @@ class Engine:
 def engine(resource: LMCacheEngine | CacheBlendEngine, namespace: str, coordinator_url: str | None) -> Engine:
     name = resource.metadata.name
     if isinstance(resource, CacheBlendEngine):
-        return Engine(name, namespace, resource.spec, coordinator_url, blend=resource.spec.blend)
+        spec = resource.spec
+        return Engine(name, namespace, spec, coordinator_url, blend=spec.blend, injection=spec.injection)
     return Engine(
         name,
         namespace,
@@ -72,6 +75,7 @@ def engine(resource: LMCacheEngine | CacheBlendEngine, namespace: str, coordinat
         isolated_ipc=resource.spec.isolated_ipc,
         host_network=resource.spec.host_network,
         init_containers=resource.spec.init_containers,
+        injection=resource.spec.injection,
     )
 
 

@@ -100,7 +100,9 @@ def scaffold(folder: Path) -> list[Path]:
         present = sorted(p.name for p in folder.iterdir() if p.name != ".git")
         if present:
             listed = ", ".join(present[:5]) + (", ..." if len(present) > 5 else "")
-            raise InvalidInput([Problem(str(folder), 1, "", f"is not empty ({listed}); init only writes into an empty folder")])
+            raise InvalidInput(
+                [Problem(str(folder), 1, "", f"is not empty ({listed}); init only writes into an empty folder")]
+            )
     written = []
     for relative, text in FILES.items():
         path = folder / relative

@@ -31,7 +31,14 @@ def read_files(paths: Iterable[str | Path]) -> tuple[list[Source], list[Problem]
         for file in files:
             name = str(file)
             if file.name in KUSTOMIZATIONS:
-                problems.append(Problem(name, 1, "", "a kustomization names other files rather than holding objects: give those files instead"))
+                problems.append(
+                    Problem(
+                        name,
+                        1,
+                        "",
+                        "a kustomization names other files rather than holding objects: give those files instead",
+                    )
+                )
                 continue
             try:
                 sources.append(Source(name, file.read_bytes().decode("utf-8")))

@@ -56,7 +56,7 @@ def _walk(old: Any, new: Any, path: FieldPath) -> Iterator[FieldChange]:
         for key in sorted(old.keys() | new.keys()):
             yield from _walk(old.get(key, _ABSENT), new.get(key, _ABSENT), (*path, key))
     elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        for index, (before, after) in enumerate(zip(old, new)):
+        for index, (before, after) in enumerate(zip(old, new, strict=True)):
             yield from _walk(before, after, (*path, index))
     else:
         yield FieldChange(format_path(path), old, new)
@@ -118,7 +118,9 @@ class Report:
             lines.append(f"  {change.change:<8} {self._path(change)}")
             if change.change == "changed" and not self.written:
                 fields = field_changes(change)
-                lines += [f"      {item}" for item in fields] if fields is not None else ["      (not a readable object)"]
+                lines += (
+                    [f"      {item}" for item in fields] if fields is not None else ["      (not a readable object)"]
+                )
         if not self.written:
             lines.append("Run `lmcache-gitops compile` to update it.")
         return "\n".join(lines) + "\n"

@@ -52,7 +52,9 @@ class EnvironmentBuild:
     def objects(self) -> Objects:
         """Everything the environment deploys, exactly as `kustomize build overlays/<name>` gives it."""
         labels, annotations = self.settings.labels or {}, self.settings.annotations or {}
-        return sort_objects(add_metadata(obj, labels, annotations) for obj in deployed_objects(self.built, self.workloads))
+        return sort_objects(
+            add_metadata(obj, labels, annotations) for obj in deployed_objects(self.built, self.workloads)
+        )
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,9 @@ def _with_extra_metadata(env: Environment, item: Built) -> Built:
     override = env.overrides.get(item.resource.name)
     if override is None:
         return item
-    return replace(item, objects=[add_metadata(obj, override.labels or {}, override.annotations or {}) for obj in item.objects])
+    return replace(
+        item, objects=[add_metadata(obj, override.labels or {}, override.annotations or {}) for obj in item.objects]
+    )
 
 
 def parse_project(document: Document) -> Project:
@@ -128,7 +132,9 @@ def _setting_problems(project: Project, document: Document, names: set[str]) -> 
             yield document.problem(path, message)
 
 
-def _metadata_findings(where: FieldPath, labels: dict[str, str] | None, annotations: dict[str, str] | None) -> Iterator[checks.Finding]:
+def _metadata_findings(
+    where: FieldPath, labels: dict[str, str] | None, annotations: dict[str, str] | None
+) -> Iterator[checks.Finding]:
     yield from checks.labels((*where, "labels"), labels)
     yield from checks.annotation_keys((*where, "annotations"), annotations)
     for key in sorted(set(labels or ()) & _RESERVED_LABELS):

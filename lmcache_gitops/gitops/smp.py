@@ -58,13 +58,13 @@ def _keyed_list(base: list[Any], target: list[Any], key: Key, kind: str, path: F
     base_keys, target_keys = _keys(base, key, path), _keys(target, key, path)
     if len(key) > 1:  # kustomize orders lists merged on two fields differently: carry the list whole
         return [{"$patch": "replace"}, *target]
-    by_key = dict(zip(base_keys, base))
+    by_key = dict(zip(base_keys, base, strict=True))
     entries, needed = [], 0
-    for index, (item, name) in enumerate(zip(target, target_keys)):
+    for index, (item, name) in enumerate(zip(target, target_keys, strict=True)):
         change = _diff(by_key[name], item, kind, path) if name in by_key else item
         if change is not _SAME:
             needed = index + 1
-        entries.append({**(change if change is not _SAME else {}), **dict(zip(key, name))})
+        entries.append({**(change if change is not _SAME else {}), **dict(zip(key, name, strict=True))})
     kept = set(target_keys)
     deleted = [name for name in base_keys if name not in kept]
     count = next(
@@ -72,12 +72,16 @@ def _keyed_list(base: list[Any], target: list[Any], key: Key, kind: str, path: F
         for n in range(needed, len(target) + 1)
         if [name for name in base_keys if name in kept and name not in target_keys[:n]] == target_keys[n:]
     )
-    return entries[:count] + [{**dict(zip(key, name)), "$patch": "delete"} for name in deleted]
+    return entries[:count] + [{**dict(zip(key, name, strict=True)), "$patch": "delete"} for name in deleted]
 
 
 def _identity(obj: dict[str, Any]) -> dict[str, Any]:
     meta = obj["metadata"]
-    return {"apiVersion": obj["apiVersion"], "kind": obj["kind"], "metadata": {"name": meta["name"], "namespace": meta["namespace"]}}
+    return {
+        "apiVersion": obj["apiVersion"],
+        "kind": obj["kind"],
+        "metadata": {"name": meta["name"], "namespace": meta["namespace"]},
+    }
 
 
 def patch(base: dict[str, Any], target: dict[str, Any]) -> dict[str, Any] | None:

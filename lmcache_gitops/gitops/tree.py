@@ -58,7 +58,8 @@ def _workloads(workloads: list[Deployed]) -> tuple[Tree, list[Problem]]:
     """The user's objects as written, and a patch with the wiring of each wired workload."""
     folder = f"{BASES}/{WORKLOADS}"
     tree: Tree = {}
-    patches, problems = [], []
+    patches: list[dict[str, str]] = []
+    problems: list[Problem] = []
     for deployed in workloads:
         manifest = deployed.manifest
         tree[f"{folder}/{file_name(manifest.data)}"] = _text(manifest.data)
@@ -68,7 +69,9 @@ def _workloads(workloads: list[Deployed]) -> tuple[Tree, list[Problem]]:
             patches.append({"path": path})
             tree[f"{folder}/{path}"] = _text(change)
     names = sorted(file_name(deployed.manifest.data) for deployed in workloads)
-    tree[f"{folder}/{KUSTOMIZATION}"] = _kustomization(resources=names, patches=sorted(patches, key=lambda p: p["path"]) or None)
+    tree[f"{folder}/{KUSTOMIZATION}"] = _kustomization(
+        resources=names, patches=sorted(patches, key=lambda p: p["path"]) or None
+    )
     return tree, problems
 
 
@@ -86,7 +89,9 @@ def _bases(base: list[Built], workloads: list[Deployed]) -> tuple[Tree, list[Pro
     return {**tree, **more}, problems
 
 
-def _patch(owner: Resource | Manifest, old: dict[str, Any], new: dict[str, Any] | None, problems: list[Problem]) -> dict[str, Any] | None:
+def _patch(
+    owner: Resource | Manifest, old: dict[str, Any], new: dict[str, Any] | None, problems: list[Problem]
+) -> dict[str, Any] | None:
     """The patch from ``old`` to ``new`` (None: delete it), compared in ``old``'s namespace (an
     overlay's namespace transformer does the rest); None when they are equal or it cannot be
     patched, which is added to ``problems``."""
@@ -108,7 +113,9 @@ def _overlay(env: EnvironmentBuild, base: list[Built], workloads: list[Deployed]
     folder = f"{OVERLAYS}/{env.name}"
     base_objects = {item.resource.name: {_key(obj): obj for obj in item.objects} for item in base}
     tree: Tree = {}
-    resources, patches, problems = [], [], []
+    resources: list[str] = []
+    patches: list[dict[str, str]] = []
+    problems: list[Problem] = []
 
     def add_patch(owner: Resource | Manifest, old: dict[str, Any], new: dict[str, Any] | None) -> None:
         change = _patch(owner, old, new, problems)
@@ -124,16 +131,16 @@ def _overlay(env: EnvironmentBuild, base: list[Built], workloads: list[Deployed]
         after = {_key(obj): obj for obj in item.objects}
         for key in sorted(before.keys() | after.keys()):
             old, new = before.get(key), after.get(key)
-            if old is None:
+            if old is not None:
+                add_patch(resource, old, new)
+            elif new is not None:
                 resources.append(file_name(new))
                 tree[f"{folder}/{file_name(new)}"] = _text(new)
-            else:
-                add_patch(resource, old, new)
     if workloads:
         resources.append(f"../../{BASES}/{WORKLOADS}")
     # The environment has the same manifests, in the same order, moved to its namespace.
-    for old, new in zip(workloads, env.workloads):
-        add_patch(old.manifest, old.object, new.object)
+    for in_base, in_env in zip(workloads, env.workloads, strict=True):
+        add_patch(in_base.manifest, in_base.object, in_env.object)
     settings = env.settings
     tree[f"{folder}/{KUSTOMIZATION}"] = _kustomization(
         resources=sorted(resources),

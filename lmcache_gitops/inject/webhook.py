@@ -10,11 +10,12 @@ hostIPC, on by default) and 11 (the docs' CacheBlend flags). Pure functions; no 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ..build.view import Engine
+from ..models.kinds import CacheBlendInjectionSpec, LMCacheInjectionSpec
 from ..models.shared import ImageSpec
 from ..naming import CONNECTION_KEY, DEV_SHM, DEV_SHM_VOLUME, PD_ROLE, ROLE_KEYS
 
@@ -49,7 +50,7 @@ class Staging:
         return {
             "env": [{"name": "SHARED_DIR", "value": self.path}],
             "image": f"{image.repository}:{image.tag or 'latest'}",
-            "imagePullPolicy": image.pull_policy or "IfNotPresent",
+            "imagePullPolicy": image.pull_policy,
             "name": self.init,
             "volumeMounts": [{"mountPath": self.path, "name": self.volume}],
         }
@@ -71,12 +72,28 @@ class Webhook:
 
 
 def _webhook(engine_kind: str, title: str, prefix: str, staging: Staging) -> Webhook:
-    keys = (f"lmcache.ai/{prefix}-{suffix}" for suffix in ("inject", "engine", "container", "image-pull-secrets", "injected", "skip-reason"))
-    return Webhook(engine_kind, title, *keys, staging=staging)
+    def key(suffix: str) -> str:
+        return f"lmcache.ai/{prefix}-{suffix}"
+
+    return Webhook(
+        engine_kind,
+        title,
+        label=key("inject"),
+        engine=key("engine"),
+        container=key("container"),
+        pull_secrets=key("image-pull-secrets"),
+        injected=key("injected"),
+        skip_reason=key("skip-reason"),
+        staging=staging,
+    )
 
 
-LMCACHE = _webhook("LMCacheEngine", "LMCache", "lmcache", Staging("lmcache-payload", "/lmcache-payload", "lmcache-payload-stage"))
-CACHEBLEND = _webhook("CacheBlendEngine", "CacheBlend", "cacheblend", Staging("cb-plugin", "/cb-plugin", "cb-plugin-stage"))
+LMCACHE = _webhook(
+    "LMCacheEngine", "LMCache", "lmcache", Staging("lmcache-payload", "/lmcache-payload", "lmcache-payload-stage")
+)
+CACHEBLEND = _webhook(
+    "CacheBlendEngine", "CacheBlend", "cacheblend", Staging("cb-plugin", "/cb-plugin", "cb-plugin-stage")
+)
 WEBHOOKS = (LMCACHE, CACHEBLEND)
 
 
@@ -117,7 +134,7 @@ def target_index(template: Pod, engine: Engine, webhook: Webhook) -> int | None:
     containers = (template.get("spec") or {}).get("containers") or []
     if not containers:
         return None
-    injection = engine.spec.injection
+    injection = engine.injection
     name = _annotations(template).get(webhook.container, "").strip()
     if not name and injection is not None:
         name = injection.target_container.strip()
@@ -145,11 +162,12 @@ def admit(webhook: Webhook, template: Pod, engine: Engine | None, connection: Ma
         return _skip(webhook, pod, COMMAND_OVERRIDE, index)
     user_kv = has_flag(target.get("args") or [], KV_TRANSFER_CONFIG)
     kv_arg = "" if user_kv else kv_json
-    if webhook is CACHEBLEND:
-        if not _cacheblend(pod, target, engine, kv_arg):
+    injection = engine.injection
+    if isinstance(injection, CacheBlendInjectionSpec):  # the CacheBlend webhook's engines have it
+        if not _cacheblend(pod, target, engine, injection, kv_arg):
             return _skip(CACHEBLEND, pod, PAYLOAD_IMAGE_UNSET, index)
     else:
-        _lmcache(pod, target, engine, kv_arg)
+        _lmcache(pod, target, engine, injection, kv_arg)
     metadata = pod.setdefault("metadata", {})
     metadata["annotations"] = {**(metadata.get("annotations") or {}), webhook.injected: TRUE}
     if user_kv:
@@ -157,10 +175,12 @@ def admit(webhook: Webhook, template: Pod, engine: Engine | None, connection: Ma
     return Admission(pod, KV_TRANSFER_CONFIG_PRESENT if user_kv else None, index)
 
 
-def _cacheblend(pod: Pod, target: dict[str, Any], engine: Engine, kv_json: str) -> bool:
+def _cacheblend(
+    pod: Pod, target: dict[str, Any], engine: Engine, injection: CacheBlendInjectionSpec, kv_json: str
+) -> bool:
     """§f.3 M0-M7 on a pod that passed the gates; False when M2 skips (keeping M0 and M1, as the
     webhook's patch of the whole pod does)."""
-    spec, injection = pod["spec"], engine.spec.injection
+    spec = pod["spec"]
     _share_ipc(spec, target, engine)  # M0
     _append_named(spec, "volumes", {"emptyDir": {}, "name": CACHEBLEND.staging.volume})  # M1
     if not injection.payload_image.repository:  # M2
@@ -187,16 +207,18 @@ def _cacheblend(pod: Pod, target: dict[str, Any], engine: Engine, kv_json: str) 
     return True
 
 
-def _lmcache(pod: Pod, target: dict[str, Any], engine: Engine, kv_json: str) -> None:
+def _lmcache(
+    pod: Pod, target: dict[str, Any], engine: Engine, injection: LMCacheInjectionSpec | None, kv_json: str
+) -> None:
     """§g.1 steps 5-9 on a pod that passed the gates."""
-    spec, injection = pod["spec"], engine.spec.injection
+    spec = pod["spec"]
     _share_ipc(spec, target, engine)
     if kv_json:
         target["args"] = apply_arg(list(target.get("args") or ()), KV_TRANSFER_CONFIG, kv_json)
     if not any(e.get("name") == PYTHONHASHSEED for e in target.get("env") or ()):
         target["env"] = [*(target.get("env") or ()), {"name": PYTHONHASHSEED, "value": "0"}]
     payload = injection.payload_image if injection is not None else None
-    if payload is not None and payload.repository:  # unset: connection only, not a skip
+    if injection is not None and payload is not None and payload.repository:  # unset: connection only, not a skip
         _append_named(spec, "volumes", {"emptyDir": {}, "name": LMCACHE.staging.volume})
         _stage(spec, target, LMCACHE.staging, payload)
         _merge_pull_secrets(pod, LMCACHE, injection.image_pull_secrets)
@@ -215,7 +237,11 @@ def _share_ipc(spec: dict[str, Any], target: dict[str, Any], engine: Engine) -> 
         v.get("name") == DEV_SHM_VOLUME for v in spec.get("volumes") or ()
     ):
         return
-    source = {"emptyDir": {"medium": "Memory"}} if engine.isolated_ipc else {"hostPath": {"path": DEV_SHM, "type": "Directory"}}
+    source = (
+        {"emptyDir": {"medium": "Memory"}}
+        if engine.isolated_ipc
+        else {"hostPath": {"path": DEV_SHM, "type": "Directory"}}
+    )
     spec["volumes"] = [*(spec.get("volumes") or ()), {**source, "name": DEV_SHM_VOLUME}]
     target["volumeMounts"] = [*(target.get("volumeMounts") or ()), {"mountPath": DEV_SHM, "name": DEV_SHM_VOLUME}]
 
@@ -241,7 +267,7 @@ def _pd_env(target: dict[str, Any], engine: Engine) -> None:
     if pd is None:
         return
     names = {e.get("name") for e in target.get("env") or ()}
-    added = [
+    added: list[dict[str, Any]] = [
         {"name": "VLLM_NIXL_SIDE_CHANNEL_HOST", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
         {"name": "VLLM_NIXL_SIDE_CHANNEL_PORT", "value": str(pd.nixl_side_channel_port)},
     ]

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from ..build.fleet import Built, BuiltEngine
 from ..errors import FieldPath, Problem
@@ -144,17 +145,30 @@ def _skip_why(
     reason = admission.skip
     if reason == ENGINE_NOT_FOUND:
         why = f'no {hook.engine_kind} "{name}" in namespace "{namespace}" among the specs'
-        elsewhere = sorted(f'{kind} "{n}" is in namespace "{ns}"' for kind, ns, n in found if n == name and (kind, ns) != (hook.engine_kind, namespace))
+        elsewhere = sorted(
+            f'{kind} "{n}" is in namespace "{ns}"'
+            for kind, ns, n in found
+            if n == name and (kind, ns) != (hook.engine_kind, namespace)
+        )
         if elsewhere:
             why += f" ({'; '.join(elsewhere)}: wiring is within one namespace and one engine kind)"
-        return work.path("metadata", "annotations", hook.engine), why, "add the engine to the specs, or name one that is there"
+        return (
+            work.path("metadata", "annotations", hook.engine),
+            why,
+            "add the engine to the specs, or name one that is there",
+        )
     if reason == TARGET_CONTAINER_NOT_FOUND:
         names = [c.get("name") for c in spec.get("containers") or ()]
         wanted = work.annotations.get(hook.container, "").strip()
-        target = found[(hook.engine_kind, namespace, name)]
-        source = f"the annotation {hook.container}" if wanted else f'spec.injection.targetContainer of {hook.engine_kind} "{name}"'
+        injection = found[(hook.engine_kind, namespace, name)].engine.injection
+        source = (
+            f"the annotation {hook.container}"
+            if wanted
+            else f'spec.injection.targetContainer of {hook.engine_kind} "{name}"'
+        )
+        named = wanted or (injection.target_container.strip() if injection else "")
         why = (
-            f'{source} names container "{wanted or target.engine.spec.injection.target_container.strip()}", which the pod template '
+            f'{source} names container "{named}", which the pod template '
             f"does not have (it has {', '.join(json.dumps(n) for n in names)})"
             if names
             else "the pod template has no containers"
@@ -162,6 +176,7 @@ def _skip_why(
         path = work.path("metadata", "annotations", hook.container) if wanted else work.path("spec", "containers")
         return path, why, f"set {hook.container} to the vLLM container's name"
     index = admission.container
+    assert index is not None  # every later skip comes after the webhook found the target container
     container = spec["containers"][index]
     if reason == COMMAND_OVERRIDE:
         return (
@@ -186,10 +201,9 @@ def _skip_why(
     )
 
 
-def _checks(work: _Workload, hook: Webhook, target: BuiltEngine, admission: Admission) -> None:
+def _checks(work: _Workload, hook: Webhook, target: BuiltEngine, template: dict[str, Any], index: int) -> None:
     """What the webhook never checked: /dev/shm shadowing, CacheBlend block size, PD roles."""
-    index = admission.container
-    spec = admission.template["spec"]
+    spec = template["spec"]
     container = spec["containers"][index]
     engine = target.engine
     kind_name = f'{hook.engine_kind} "{target.resource.name}"'
@@ -200,7 +214,7 @@ def _checks(work: _Workload, hook: Webhook, target: BuiltEngine, admission: Admi
                 mode = "hostIPC" if spec.get("hostIPC") else "the host's /dev/shm"
                 work.error(
                     work.path("spec", "containers", index, "volumeMounts", m_index),
-                    f'an emptyDir at /dev/shm hides the host\'s /dev/shm, which vLLM shares with {kind_name} through {mode}, '
+                    f"an emptyDir at /dev/shm hides the host's /dev/shm, which vLLM shares with {kind_name} through {mode}, "
                     "and breaks CUDA IPC: remove this mount and its volume",
                 )
     if hook is CACHEBLEND:
@@ -219,11 +233,19 @@ def _checks(work: _Workload, hook: Webhook, target: BuiltEngine, admission: Admi
         path = work.path("metadata", "annotations", PD_ROLE)
         key = connection_key(work.template, engine)
         if engine.spec.pd is None:
-            work.error(path, f"{kind_name} has no spec.pd, so the role is ignored and the plain connection wired: remove the annotation, or add spec.pd")
+            work.error(
+                path,
+                f"{kind_name} has no spec.pd, so the role is ignored and the plain connection wired: remove the annotation, or add spec.pd",
+            )
         elif role.strip() not in _ROLES:
-            work.error(path, f'must be "prefiller" or "decoder"; any other value wires the plain connection of {kind_name}')
+            work.error(
+                path, f'must be "prefiller" or "decoder"; any other value wires the plain connection of {kind_name}'
+            )
         elif key not in target.connection:
-            work.error(path, f"{kind_name} uses the first PD design (spec.pd.role), whose connection has no {key}: remove the annotation")
+            work.error(
+                path,
+                f"{kind_name} uses the first PD design (spec.pd.role), whose connection has no {key}: remove the annotation",
+            )
 
 
 def _flag_value(args: list[str], flag: str) -> str | None:
@@ -238,7 +260,12 @@ def _flag_value(args: list[str], flag: str) -> str | None:
 def _mentions_injection(work: _Workload) -> bool:
     """Whether any label or annotation of the workload or its pod template is an injection key."""
     own = work.manifest.data["metadata"]
-    maps = (work.template["metadata"].get("labels"), work.template["metadata"].get("annotations"), own.get("labels"), own.get("annotations"))
+    maps = (
+        work.template["metadata"].get("labels"),
+        work.template["metadata"].get("annotations"),
+        own.get("labels"),
+        own.get("annotations"),
+    )
     return any(isinstance(m, dict) and any(str(key).startswith("lmcache.ai/") for key in m) for m in maps)
 
 
@@ -274,12 +301,14 @@ def _wire(work: _Workload, found: Engines) -> dict[str, Any]:
             work.warnings.append(work.manifest.problem(path, f"{message}; allowed, deployed with {marked}").warning())
         else:
             work.error(path, f"{message}; {fix}, {ALLOW_HINT}")
-    if admission.wired:
-        _checks(work, hook, target, admission)
+    if admission.wired and target is not None and admission.container is not None:  # wired: both found
+        _checks(work, hook, target, admission.template, admission.container)
     return work.deployed(admission.template)
 
 
-def wire(manifests: Iterable[Manifest], built: Iterable[Built], *, allow_skip: bool = False) -> tuple[Wired, list[Problem]]:
+def wire(
+    manifests: Iterable[Manifest], built: Iterable[Built], *, allow_skip: bool = False
+) -> tuple[Wired, list[Problem]]:
     """Each manifest with the object it deploys (workloads wired to the built engines), and every problem."""
     found = {item.resource.key: item for item in built if isinstance(item, BuiltEngine)}
     workloads, warnings, problems = [], [], []

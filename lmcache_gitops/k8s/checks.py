@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import re
-from decimal import Decimal, InvalidOperation
 from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ..errors import FieldPath
@@ -100,7 +100,7 @@ def parse_quantity(value: Any) -> Decimal | None:
         return None
     suffix = match.group(2) or ""
     if suffix in _BINARY:
-        return number * (2 ** _BINARY[suffix])
+        return number * (1 << _BINARY[suffix])
     if suffix in _DECIMAL:
         return number.scaleb(_DECIMAL[suffix])
     return number.scaleb(int(suffix[1:])) if suffix else number
@@ -108,9 +108,10 @@ def parse_quantity(value: Any) -> Decimal | None:
 
 def resources(path: FieldPath, requirements: dict[str, Any] | None) -> Iterator[Finding]:
     """Quantities parse and are not negative; each limit is at least its request."""
+    given = requirements or {}
     parsed: dict[str, dict[str, Decimal]] = {}
     for section in ("limits", "requests"):
-        for name, value in sorted((requirements or {}).get(section, {}).items()):
+        for name, value in sorted(given.get(section, {}).items()):
             amount = parse_quantity(value)
             if amount is None:
                 yield (*path, section, name), f"must be a quantity such as 4, 500m or 70Gi, got {json.dumps(value)}"
@@ -121,7 +122,7 @@ def resources(path: FieldPath, requirements: dict[str, Any] | None) -> Iterator[
     for name, request in sorted(parsed.get("requests", {}).items()):
         limit = parsed.get("limits", {}).get(name)
         if limit is not None and request > limit:
-            yield (*path, "requests", name), f"must be less than or equal to the {name} limit ({requirements['limits'][name]})"  # type: ignore[index]
+            yield (*path, "requests", name), f"must be less than or equal to the {name} limit ({given['limits'][name]})"
 
 
 def pod_labels(path: FieldPath, app: str, name: str, mapping: dict[str, str] | None) -> Iterator[Finding]:

@@ -14,7 +14,7 @@ from ..errors import FieldPath
 from .schema import POD_TEMPLATE, SERVICE_SPEC, list_keys
 
 # Where each workload kind keeps its pod template ({metadata, spec}); a Pod is its own template.
-POD_TEMPLATES: dict[str, FieldPath] = {
+POD_TEMPLATES: dict[str, tuple[str, ...]] = {
     "CronJob": ("spec", "jobTemplate", "spec", "template"),
     "DaemonSet": ("spec", "template"),
     "Deployment": ("spec", "template"),
@@ -27,7 +27,7 @@ POD_TEMPLATES: dict[str, FieldPath] = {
 
 # The metadata that kustomize's commonAnnotations writes besides the object's own (its built-in
 # fieldspecs): pod templates, and a CronJob's job template too.
-_ANNOTATED_METADATA: dict[str, tuple[FieldPath, ...]] = {
+_ANNOTATED_METADATA: dict[str, tuple[tuple[str, ...], ...]] = {
     **{kind: ((*path, "metadata"),) for kind, path in POD_TEMPLATES.items() if path},
     "CronJob": (("spec", "jobTemplate", "metadata"), ("spec", "jobTemplate", "spec", "template", "metadata")),
 }
@@ -35,22 +35,58 @@ _ANNOTATED_METADATA: dict[str, tuple[FieldPath, ...]] = {
 # Built-in kinds that live outside namespaces: an environment cannot move them into its namespace.
 CLUSTER_SCOPED = frozenset(
     {
-        "APIService", "CSIDriver", "CSINode", "CertificateSigningRequest", "ClusterRole",
-        "ClusterRoleBinding", "ComponentStatus", "CustomResourceDefinition", "FlowSchema",
-        "IngressClass", "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding",
-        "MutatingWebhookConfiguration", "Namespace", "Node", "PersistentVolume", "PriorityClass",
-        "PriorityLevelConfiguration", "RuntimeClass", "StorageClass", "ValidatingAdmissionPolicy",
-        "ValidatingAdmissionPolicyBinding", "ValidatingWebhookConfiguration", "VolumeAttachment",
+        "APIService",
+        "CSIDriver",
+        "CSINode",
+        "CertificateSigningRequest",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ComponentStatus",
+        "CustomResourceDefinition",
+        "FlowSchema",
+        "IngressClass",
+        "MutatingAdmissionPolicy",
+        "MutatingAdmissionPolicyBinding",
+        "MutatingWebhookConfiguration",
+        "Namespace",
+        "Node",
+        "PersistentVolume",
+        "PriorityClass",
+        "PriorityLevelConfiguration",
+        "RuntimeClass",
+        "StorageClass",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+        "ValidatingWebhookConfiguration",
+        "VolumeAttachment",
     }
 )
 
 # kustomize's LegacyOrderTransformer (resid/gvk.go): these kinds first, in this order; these last;
 # every other kind in between; ties by "<group>_<version>_<kind>" with "~G" for the core group.
 _ORDER_FIRST = (
-    "Namespace", "ResourceQuota", "StorageClass", "CustomResourceDefinition", "ServiceAccount",
-    "PodSecurityPolicy", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "ConfigMap",
-    "Secret", "Endpoints", "Service", "LimitRange", "PriorityClass", "PersistentVolume",
-    "PersistentVolumeClaim", "Deployment", "StatefulSet", "CronJob", "PodDisruptionBudget",
+    "Namespace",
+    "ResourceQuota",
+    "StorageClass",
+    "CustomResourceDefinition",
+    "ServiceAccount",
+    "PodSecurityPolicy",
+    "Role",
+    "ClusterRole",
+    "RoleBinding",
+    "ClusterRoleBinding",
+    "ConfigMap",
+    "Secret",
+    "Endpoints",
+    "Service",
+    "LimitRange",
+    "PriorityClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "Deployment",
+    "StatefulSet",
+    "CronJob",
+    "PodDisruptionBudget",
 )
 _ORDER_LAST = ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")
 _RANK = {
@@ -106,7 +142,7 @@ def pod_template(obj: dict[str, Any]) -> dict[str, Any] | None:
     return found if isinstance(found, dict) else None
 
 
-def annotated_metadata(obj: dict[str, Any]) -> Iterator[FieldPath]:
+def annotated_metadata(obj: dict[str, Any]) -> Iterator[tuple[str, ...]]:
     """Every metadata kustomize's commonAnnotations writes to in ``obj``: its own, then templates'."""
     yield ("metadata",)
     yield from _ANNOTATED_METADATA.get(obj["kind"], ())
@@ -119,7 +155,9 @@ def in_namespace(obj: dict[str, Any], namespace: str) -> dict[str, Any]:
     if obj["kind"] in ("RoleBinding", "ClusterRoleBinding") and isinstance(obj.get("subjects"), list):
         out["subjects"] = [
             {**subject, "namespace": namespace}
-            if isinstance(subject, dict) and subject.get("kind") == "ServiceAccount" and subject.get("name") == "default"
+            if isinstance(subject, dict)
+            and subject.get("kind") == "ServiceAccount"
+            and subject.get("name") == "default"
             else subject
             for subject in obj["subjects"]
         ]

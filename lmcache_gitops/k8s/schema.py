@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib.resources import files
-from typing import Any
+from typing import Any, cast
 
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
@@ -101,12 +101,8 @@ def _core_of_kind(kind: str, schema: dict[str, Any]) -> cs.CoreSchema:
 
 @cache
 def _definition_schemas() -> tuple[cs.CoreSchema, ...]:
-    out = []
-    for name, schema in definitions().items():
-        core = _core(schema)
-        core["ref"] = name  # type: ignore[typeddict-unknown-key]
-        out.append(core)
-    return tuple(out)
+    # Every kind of core schema takes a "ref"; the TypedDict union cannot say so.
+    return tuple(cast("cs.CoreSchema", {**_core(schema), "ref": name}) for name, schema in definitions().items())
 
 
 @cache
@@ -173,9 +169,9 @@ def list_keys(ref: str, path: FieldPath) -> tuple[str, ...] | None:
     """The fields that identify the items of the list at ``path`` (field names, no indices) in an
     object of type ``ref``: its list-map keys, else its patch merge key; None for a list that a
     strategic merge patch replaces whole (or a path that is not a list)."""
-    node: dict[str, Any] = {"$ref": ref}
+    node: Any = {"$ref": ref}
     for part in path:
-        node = _items(node).get("properties", {}).get(part)  # type: ignore[assignment]
+        node = _items(node).get("properties", {}).get(part)
         if node is None:
             return None
     keys = node.get("x-kubernetes-list-map-keys")

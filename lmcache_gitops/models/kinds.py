@@ -2,46 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field
 
 from ..k8s.schema import Kube
 from .base import API_VERSION, Model, at_least, greater_than, in_range, non_empty, rule_error
 from .shared import (
-    Affinity,
     AnyPort,
     Containers,
     EngineSpecBase,
-    EnvVars,
     Fraction,
     ImageSpec,
     Int32,
-    LogLevel,
     PodSettings,
     PrometheusSpec,
     PullSecrets,
-    Resources,
     ServerSpec,
     StringMap,
-    Tolerations,
-    VolumeMounts,
-    Volumes,
 )
 
 
 class Metadata(Model):
     name: str
-    namespace: Optional[str] = None
+    namespace: str | None = None
     """Where the generated objects go; `render --namespace` (default "default") when left out."""
-    labels: Optional[StringMap] = None
-    annotations: Optional[StringMap] = None
+    labels: StringMap | None = None
+    annotations: StringMap | None = None
 
 
 class _Resource(Model):
     api_version: Literal[API_VERSION]  # type: ignore[valid-type]
     metadata: Metadata
-    status: Optional[dict[str, Any]] = None
+    status: dict[str, Any] | None = None
     """Written by the operator; accepted and ignored."""
 
 
@@ -51,8 +44,8 @@ class _Resource(Model):
 class LMCacheInjectionSpec(Model):
     """What the vLLM pod injection adds besides the connection (unset: connection only)."""
 
-    payload_image: Optional[ImageSpec] = None
-    image_pull_secrets: Optional[PullSecrets] = None
+    payload_image: ImageSpec | None = None
+    image_pull_secrets: PullSecrets | None = None
     target_container: str = ""
 
 
@@ -60,15 +53,15 @@ class LMCacheEngineSpec(EngineSpecBase):
     isolated_ipc: bool = Field(False, alias="isolatedIPC")
     """Pod-private IPC: no hostIPC, no shared /dev/shm, `--isolated-ipc`. Never switched on for you."""
     host_network: bool = False
-    init_containers: Optional[Containers] = None
-    injection: Optional[LMCacheInjectionSpec] = None
+    init_containers: Containers | None = None
+    injection: LMCacheInjectionSpec | None = None
 
 
 class LMCacheEngine(_Resource):
     """An LMCache cache server on every selected node (DaemonSet), with its Services and connection."""
 
     kind: Literal["LMCacheEngine"]
-    spec: LMCacheEngineSpec = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
+    spec: LMCacheEngineSpec = Field(default_factory=dict, validate_default=True)
 
 
 # ---- CacheBlendEngine ----
@@ -86,7 +79,7 @@ class BlendSpec(Model):
     """`cb.check_layer`: the layer where token importance is scored."""
     recomp_ratio: Fraction = 0.15
     """`cb.recomp_ratio`: the share of non-prefix tokens recomputed."""
-    partial_bucket: Optional[Annotated[Int32, at_least(1)]] = None
+    partial_bucket: Annotated[Int32, at_least(1)] | None = None
     """`cb.partial_bucket`: PARTIAL row padding for fp8-MoE models; unset leaves it out."""
 
 
@@ -106,20 +99,20 @@ class PayloadImageSpec(ImageSpec):
 class CacheBlendInjectionSpec(Model):
     payload_image: PayloadImageSpec
     """The cacheblend-plugin init-container image (required)."""
-    image_pull_secrets: Optional[PullSecrets] = None
+    image_pull_secrets: PullSecrets | None = None
     target_container: str = ""
     cudagraph: Literal["eager", "piecewise", "full_decode_only"] = "eager"
     block_size: Annotated[Int32, at_least(1)] = 64
     attention_backend: Annotated[str, non_empty()] = "CUSTOM"
     """`--attention-backend` value; `none` leaves the flag out."""
-    env: Optional[list[Annotated[dict[str, Any], Kube("EnvVar"), AfterValidator(_no_pythonpath)]]] = None
+    env: list[Annotated[dict[str, Any], Kube("EnvVar"), AfterValidator(_no_pythonpath)]] | None = None
     """Set on the vLLM container, replacing a variable of the same name."""
 
 
 class CacheBlendEngineSpec(EngineSpecBase):
     server: CacheBlendServerSpec = Field(default_factory=CacheBlendServerSpec)
     blend: BlendSpec = Field(default_factory=BlendSpec)
-    injection: CacheBlendInjectionSpec = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
+    injection: CacheBlendInjectionSpec = Field(default_factory=dict, validate_default=True)
     """Required; a missing block is reported at spec.injection.payloadImage, as the operator does."""
 
 
@@ -127,7 +120,7 @@ class CacheBlendEngine(_Resource):
     """A CacheBlend engine (`lmcache server --engine-type blend`) and its connection."""
 
     kind: Literal["CacheBlendEngine"]
-    spec: CacheBlendEngineSpec = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
+    spec: CacheBlendEngineSpec = Field(default_factory=dict, validate_default=True)
 
 
 # ---- LMCacheCoordinator ----
@@ -143,9 +136,9 @@ class LMCacheCoordinatorSpec(PodSettings):
     eviction_check_interval: Annotated[float, at_least(0)] = 5
     eviction_ratio: Annotated[float, in_range(0.0, 1.0, message="must be in [0.0, 1.0]")] = 0.2
     trigger_watermark: Fraction = 1
-    blend_chunk_size: Optional[Annotated[Int32, greater_than(0)]] = None
-    blend_probe_stride: Optional[Annotated[Int32, greater_than(0)]] = None
-    prometheus: Optional[PrometheusSpec] = None
+    blend_chunk_size: Annotated[Int32, greater_than(0)] | None = None
+    blend_probe_stride: Annotated[Int32, greater_than(0)] | None = None
+    prometheus: PrometheusSpec | None = None
     """Left out: no metrics port (unlike engines, where it is on by default)."""
 
 
@@ -153,7 +146,7 @@ class LMCacheCoordinator(_Resource):
     """The fleet-wide coordinator (Deployment and Service) that engines register with."""
 
     kind: Literal["LMCacheCoordinator"]
-    spec: LMCacheCoordinatorSpec = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
+    spec: LMCacheCoordinatorSpec = Field(default_factory=dict, validate_default=True)
 
 
 KINDS: dict[str, type[_Resource]] = {

@@ -5,7 +5,7 @@ These settings are not part of any custom resource, so specs stay valid CRs for 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -25,12 +25,12 @@ RelativePath = Annotated[
 class ResourceOverride(Model):
     """What changes for one resource in one environment."""
 
-    spec: Optional[dict[str, Any]] = None
+    spec: dict[str, Any] | None = None
     """Merged onto the resource's spec as a JSON merge patch (RFC 7386): mappings merge key by key,
     any other value (lists included) replaces the base value, and `null` removes a field."""
-    labels: Optional[StringMap] = None
+    labels: StringMap | None = None
     """Added to the metadata of every object generated for the resource."""
-    annotations: Optional[StringMap] = None
+    annotations: StringMap | None = None
     """Added to the metadata of every object generated for the resource, and to its pod template."""
 
 
@@ -39,11 +39,11 @@ class Environment(Model):
 
     namespace: Annotated[str, non_empty()]
     """Every object of the environment goes to this namespace."""
-    include: Optional[list[Annotated[str, non_empty()]]] = None
+    include: list[Annotated[str, non_empty()]] | None = None
     """Names of the resources this environment deploys (all of them when left out)."""
-    labels: Optional[StringMap] = None
+    labels: StringMap | None = None
     """Added to the metadata of every object of the environment (kustomize `labels`, never selectors)."""
-    annotations: Optional[StringMap] = None
+    annotations: StringMap | None = None
     """Added to every object of the environment and to pod templates (kustomize `commonAnnotations`)."""
     overrides: dict[str, ResourceOverride] = Field(default_factory=dict)
     """Per resource name: the spec changes, labels and annotations of this environment."""

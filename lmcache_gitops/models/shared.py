@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
@@ -67,20 +67,23 @@ class EvictionSpec(Model):
 
 class ServiceMonitorSpec(Model):
     enabled: bool = False
-    interval: Annotated[str, Field(pattern=r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$")] = "30s"
+    interval: Annotated[
+        str,
+        Field(pattern=r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"),
+    ] = "30s"
     """Scrape interval, a Prometheus duration (the ServiceMonitor CRD's pattern)."""
-    labels: Optional[StringMap] = None
+    labels: StringMap | None = None
 
 
 class PrometheusSpec(Model):
     enabled: bool = True
     port: AnyPort = 9090
-    service_monitor: Optional[ServiceMonitorSpec] = None
+    service_monitor: ServiceMonitorSpec | None = None
 
 
 class SecretRef(Model):
     name: NonEmpty
-    namespace: Optional[str] = None
+    namespace: str | None = None
     """Must be the resource's own namespace: lmcache-gitops never copies Secrets."""
 
 
@@ -96,18 +99,18 @@ class RespBackendSpec(Model):
     num_workers: Annotated[Int32, at_least(1)] = 8
     max_capacity_gb: float = Field(0, alias="maxCapacityGB")
     """0 turns eviction tracking off (the key is left out of the adapter JSON)."""
-    auth_secret_ref: Optional[SecretRef] = None
+    auth_secret_ref: SecretRef | None = None
 
 
 class RawBackendSpec(Model):
     """Any other adapter (fs, mock, nixl_store, raw_block, s3, ...), passed through as JSON."""
 
     type: NonEmpty
-    config: Optional[dict[str, Any]] = None
+    config: dict[str, Any] | None = None
 
     @field_validator("config")
     @classmethod
-    def _no_type_key(cls, config: Optional[dict[str, Any]]) -> Optional[dict[str, Any]]:
+    def _no_type_key(cls, config: dict[str, Any] | None) -> dict[str, Any] | None:
         if config and "type" in config:
             raise rule_error("must not set 'type': use raw.type")
         return config
@@ -120,7 +123,7 @@ class AesGcmSpec(Model):
 
 
 class SerdeSpec(Model):
-    aesgcm: Optional[AesGcmSpec] = None
+    aesgcm: AesGcmSpec | None = None
 
     @model_validator(mode="after")
     def _one_type(self) -> SerdeSpec:
@@ -132,16 +135,16 @@ class SerdeSpec(Model):
 class L2BackendSpec(Model):
     """One L2 adapter: exactly one of `resp` or `raw`, plus policies and an optional serde."""
 
-    resp: Optional[RespBackendSpec] = None
-    raw: Optional[RawBackendSpec] = None
+    resp: RespBackendSpec | None = None
+    raw: RawBackendSpec | None = None
     store_policy: Literal["default", "skip_l1"] = "default"
     prefetch_policy: Literal["default", "retain"] = "default"
     prefetch_max_in_flight: Annotated[Int32, at_least(1)] = 8
-    serde: Optional[SerdeSpec] = None
+    serde: SerdeSpec | None = None
 
     @field_validator("serde")
     @classmethod
-    def _serde_alone(cls, serde: Optional[SerdeSpec], info: ValidationInfo) -> Optional[SerdeSpec]:
+    def _serde_alone(cls, serde: SerdeSpec | None, info: ValidationInfo) -> SerdeSpec | None:
         raw = info.data.get("raw")
         if serde is not None and raw is not None and raw.config and "serde" in raw.config:
             raise rule_error("cannot be combined with a raw adapter that sets a 'serde' config key")
@@ -160,7 +163,7 @@ class LegacyL2Adapter(Model):
     """An item of the docs' `l2Backends` list: one `--l2-adapter {type, config...}`."""
 
     type: NonEmpty
-    config: Optional[dict[str, Any]] = None
+    config: dict[str, Any] | None = None
 
 
 class CoordinatorRef(Model):
@@ -170,17 +173,17 @@ class CoordinatorRef(Model):
 class CoordinatorConnectionSpec(Model):
     """How an engine reaches its coordinator: exactly one of `ref` or `url`."""
 
-    ref: Optional[CoordinatorRef] = None
+    ref: CoordinatorRef | None = None
     """An LMCacheCoordinator in the engine's namespace, among the compiled specs."""
     url: str = ""
     advertise_ip: str = Field("", alias="advertiseIP")
     """The address announced to the coordinator; the pod IP when empty."""
     heartbeat_interval: Annotated[float, greater_than(0)] = 5
-    event_reporting: Optional[bool] = None
-    event_flush_interval: Optional[Annotated[float, greater_than(0)]] = None
-    l2_event_reporting: Optional[bool] = None
+    event_reporting: bool | None = None
+    event_flush_interval: Annotated[float, greater_than(0)] | None = None
+    l2_event_reporting: bool | None = None
     """The docs' name for `eventReporting`."""
-    l2_event_flush_interval: Optional[Annotated[float, greater_than(0)]] = None
+    l2_event_flush_interval: Annotated[float, greater_than(0)] | None = None
     """The docs' name for `eventFlushInterval`."""
 
     @field_validator("l2_event_reporting", "l2_event_flush_interval")
@@ -217,8 +220,8 @@ class PDSpec(Model):
 
     nixl_side_channel_port: EnginePort = 5558
     nixl_load_failure_policy: Literal["fail", "ignore"] = "fail"
-    enforce_handshake_compat: Optional[bool] = None
-    role: Optional[Literal["prefiller", "decoder"]] = None
+    enforce_handshake_compat: bool | None = None
+    role: Literal["prefiller", "decoder"] | None = None
     """First PD design: one MultiConnector config for this role. Leave it out for the three-key
     ConfigMap that serves prefillers, decoders and plain pods at once."""
 
@@ -227,45 +230,45 @@ class PodSettings(Model):
     """What every kind says about its pods: image, resources, scheduling, env, volumes, metadata."""
 
     image: ImageSpec = Field(default_factory=ImageSpec)
-    image_pull_secrets: Optional[PullSecrets] = None
-    resource_overrides: Optional[Resources] = None
+    image_pull_secrets: PullSecrets | None = None
+    resource_overrides: Resources | None = None
     log_level: LogLevel = "INFO"
-    node_selector: Optional[StringMap] = None
-    affinity: Optional[Affinity] = None
-    tolerations: Optional[Tolerations] = None
-    env: Optional[EnvVars] = None
-    volumes: Optional[Volumes] = None
-    volume_mounts: Optional[VolumeMounts] = None
-    pod_annotations: Optional[StringMap] = None
-    pod_labels: Optional[StringMap] = None
+    node_selector: StringMap | None = None
+    affinity: Affinity | None = None
+    tolerations: Tolerations | None = None
+    env: EnvVars | None = None
+    volumes: Volumes | None = None
+    volume_mounts: VolumeMounts | None = None
+    pod_annotations: StringMap | None = None
+    pod_labels: StringMap | None = None
     service_account_name: str = ""
     priority_class_name: str = ""
-    extra_args: Optional[list[str]] = None
+    extra_args: list[str] | None = None
 
 
 class EngineSpecBase(PodSettings):
     """Fields both engine kinds share (LMCacheEngine and CacheBlendEngine)."""
 
     gpu_vendor: GpuVendor = "nvidia"
-    runtime_class_name: Optional[str] = None
+    runtime_class_name: str | None = None
     """Unset: `nvidia` for gpuVendor nvidia, none for amd. Empty: no runtimeClassName."""
     server: ServerSpec = Field(default_factory=ServerSpec)
     l1: L1BackendSpec
     eviction: EvictionSpec = Field(default_factory=EvictionSpec)
-    prometheus: Optional[PrometheusSpec] = None
-    l2_backend: Optional[L2BackendSpec] = None
-    l2_backends: Optional[list[LegacyL2Adapter]] = None
+    prometheus: PrometheusSpec | None = None
+    l2_backend: L2BackendSpec | None = None
+    l2_backends: list[LegacyL2Adapter] | None = None
     """The docs' list form: each item one `--l2-adapter`. Not together with `l2Backend`."""
-    coordinator: Optional[CoordinatorConnectionSpec] = None
-    pd: Optional[PDSpec] = None
-    resource_overrides: Optional[Resources] = None
+    coordinator: CoordinatorConnectionSpec | None = None
+    pd: PDSpec | None = None
+    resource_overrides: Resources | None = None
     """Replaces the computed resources entirely (nothing is merged)."""
-    node_selector: Optional[StringMap] = None
+    node_selector: StringMap | None = None
     """Unset: `nvidia.com/gpu.present: "true"` for gpuVendor nvidia. `{}` selects every node."""
     host_ipc: bool = Field(True, alias="hostIPC")
     """Share the host's IPC namespace (default). false: mount the host's /dev/shm instead."""
     privileged: bool = True
-    extra_args: Optional[list[str]] = None
+    extra_args: list[str] | None = None
     """Appended last to the server's arguments; a repeated flag wins over the generated one."""
 
     @field_validator("l2_backends")

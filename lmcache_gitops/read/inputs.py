@@ -58,15 +58,15 @@ class Manifest:
 
     @property
     def kind(self) -> str:
-        return self.data["kind"]
+        return str(self.data["kind"])
 
     @property
     def name(self) -> str:
-        return self.data["metadata"]["name"]
+        return str(self.data["metadata"]["name"])
 
     @property
     def namespace(self) -> str:
-        return self.data["metadata"]["namespace"]
+        return str(self.data["metadata"]["namespace"])
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -74,7 +74,6 @@ class Manifest:
 
     def problem(self, path: FieldPath, message: str) -> Problem:
         return self.document.problem(path, message)
-
 
 
 @dataclass(frozen=True)
@@ -104,8 +103,9 @@ def parse(document: Document, default_namespace: str) -> tuple[Resource | None, 
         problems.append(
             document.problem(
                 ("apiVersion",),
-                "Required value" if "apiVersion" not in data else
-                f"Unsupported value: {json.dumps(data['apiVersion'])}: supported values: \"{API_VERSION}\"",
+                "Required value"
+                if "apiVersion" not in data
+                else f'Unsupported value: {json.dumps(data["apiVersion"])}: supported values: "{API_VERSION}"',
             )
         )
     model_cls = KINDS.get(data.get("kind"))  # type: ignore[arg-type]
@@ -114,8 +114,9 @@ def parse(document: Document, default_namespace: str) -> tuple[Resource | None, 
         problems.append(
             document.problem(
                 ("kind",),
-                "Required value" if "kind" not in data else
-                f"Unsupported value: {json.dumps(data['kind'])}: supported values: {supported}",
+                "Required value"
+                if "kind" not in data
+                else f"Unsupported value: {json.dumps(data['kind'])}: supported values: {supported}",
             )
         )
     if problems:
@@ -134,15 +135,24 @@ def _manifest_findings(data: dict[str, Any]) -> Iterator[checks.Finding]:
     elif kind in ("Kustomization", "Component"):
         yield ("kind",), "a kustomization is not a Kubernetes object: list the files it names instead"
     elif kind in kinds.CLUSTER_SCOPED:
-        yield ("kind",), f"{kind} is cluster-scoped: an environment moves every object into its namespace, so keep it out of the inputs"
+        yield (
+            ("kind",),
+            f"{kind} is cluster-scoped: an environment moves every object into its namespace, so keep it out of the inputs",
+        )
     elif kind == "Secret" and data["apiVersion"] == "v1":
-        yield ("kind",), "lmcache-gitops never writes secret material into the tree: create the Secret out of band (or as a sealed or external secret)"
+        yield (
+            ("kind",),
+            "lmcache-gitops never writes secret material into the tree: create the Secret out of band (or as a sealed or external secret)",
+        )
     if not isinstance(metadata, dict):
         yield ("metadata",), "Required value" if metadata is None else f"must be a mapping, got {describe(metadata)}"
         return
     name, namespace = metadata.get("name"), metadata.get("namespace")
     if not isinstance(name, str) or not name:
-        yield ("metadata", "name"), "Required value" if name is None else f"must be a non-empty string, got {describe(name)}"
+        yield (
+            ("metadata", "name"),
+            "Required value" if name is None else f"must be a non-empty string, got {describe(name)}",
+        )
     elif reason := checks.dns1123_subdomain(name):
         yield ("metadata", "name"), reason
     if namespace is not None and not isinstance(namespace, str):
@@ -164,14 +174,20 @@ def parse_manifest(document: Document, default_namespace: str) -> tuple[Manifest
     if problems:
         return None, problems
     metadata = data["metadata"]
-    return Manifest({**data, "metadata": {**metadata, "namespace": metadata.get("namespace") or default_namespace}}, document), []
+    return Manifest(
+        {**data, "metadata": {**metadata, "namespace": metadata.get("namespace") or default_namespace}}, document
+    ), []
 
 
 def _is_manifest(data: Any) -> bool:
     """A document of the user's own: any apiVersion but the operator's (whose documents, like ones
     without an apiVersion, are checked as custom resources)."""
     api_version = data.get("apiVersion") if isinstance(data, dict) else None
-    return isinstance(api_version, str) and kinds.group(api_version) != kinds.group(API_VERSION) and data.get("kind") not in KINDS
+    return (
+        isinstance(api_version, str)
+        and kinds.group(api_version) != kinds.group(API_VERSION)
+        and data.get("kind") not in KINDS
+    )
 
 
 def load(sources: Iterable[Source], default_namespace: str) -> tuple[Inputs, list[Problem]]:

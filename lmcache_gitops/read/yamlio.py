@@ -7,8 +7,9 @@ aliases may expand to. Writing is canonical: sorted keys, block style, no wrappi
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import yaml
 
@@ -216,7 +217,7 @@ def load_documents(text: str, source: str) -> tuple[list[Document], list[Problem
     return documents, []
 
 
-class _OutputDumper(_Dumper):  # type: ignore[misc, valid-type]
+class _OutputDumper(_Dumper):  # type: ignore[misc]  # the base is chosen at run time (LibYAML or not)
     pass
 
 
