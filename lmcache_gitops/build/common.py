@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..models.shared import ImageSpec, PodSettings, ServiceMonitorSpec
+from ..models.shared import ImageSpec, PodSettings, PrometheusSpec, ServiceMonitorSpec
 from ..naming import metrics_service, selector_labels, standard_labels
 
 SERVICE_MONITOR_API = "monitoring.coreos.com/v1"
@@ -84,6 +84,21 @@ def metrics_service_object(
         "metadata": metadata(metrics_service(name), namespace, labels),
         "spec": {"clusterIP": "None", "ports": [tcp_port("metrics", port)], "selector": selector},
     }
+
+
+def monitoring(
+    name: str, namespace: str, family: Family, prometheus: PrometheusSpec, *, always: bool
+) -> list[dict[str, Any]]:
+    """The headless `<name>-metrics` Service (``always``, or with the ServiceMonitor) and, with
+    serviceMonitor enabled, the ServiceMonitor."""
+    selector, standard = label_sets(family, name)
+    monitor = prometheus.service_monitor
+    out = []
+    if always or (monitor is not None and monitor.enabled):
+        out.append(metrics_service_object(name, namespace, standard, selector, prometheus.port))
+    if monitor is not None and monitor.enabled:
+        out.append(service_monitor(name, namespace, standard, selector, monitor))
+    return out
 
 
 def service_monitor(

@@ -7,16 +7,7 @@ from typing import Any
 from ..models import LMCacheCoordinatorSpec
 from ..naming import COORDINATOR_APP
 from .args import coordinator_args
-from .common import (
-    compact,
-    image_fields,
-    label_sets,
-    metadata,
-    metrics_service_object,
-    service_monitor,
-    tcp_port,
-    workload,
-)
+from .common import compact, image_fields, label_sets, metadata, monitoring, tcp_port, workload
 from .view import coordinator_prometheus
 
 CONTAINER = "coordinator"
@@ -76,10 +67,5 @@ def coordinator_objects(name: str, namespace: str, spec: LMCacheCoordinatorSpec)
         "metadata": metadata(name, namespace, standard),
         "spec": {"ports": [tcp_port("http", spec.port)], "selector": selector, "type": "ClusterIP"},
     }
-    objects = [deployment(name, namespace, spec), service]
     prometheus = coordinator_prometheus(spec.prometheus)
-    monitor = prometheus.service_monitor
-    if monitor is not None and monitor.enabled:
-        objects.append(metrics_service_object(name, namespace, standard, selector, prometheus.port))
-        objects.append(service_monitor(name, namespace, standard, selector, monitor))
-    return objects
+    return [deployment(name, namespace, spec), service, *monitoring(name, namespace, FAMILY, prometheus, always=False)]

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ..naming import DEV_SHM, DEV_SHM_VOLUME, ENGINE_APP, connection_configmap
 from .args import MASTER_KEY_DIR, engine_args
-from .common import (
-    compact,
-    image_fields,
-    label_sets,
-    metadata,
-    metrics_service_object,
-    service_monitor,
-    tcp_port,
-    workload,
-)
-from .connection import connection_data
+from .common import compact, image_fields, label_sets, metadata, monitoring, tcp_port, workload
 from .sizing import engine_resources, startup_failure_threshold
 from .view import Engine
 
@@ -139,26 +130,22 @@ def lookup_service(engine: Engine) -> dict[str, Any]:
     }
 
 
-def connection_configmap_object(engine: Engine) -> dict[str, Any]:
+def connection_configmap_object(engine: Engine, connection: Mapping[str, str]) -> dict[str, Any]:
     _, standard = label_sets(FAMILY, engine.name)
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": metadata(connection_configmap(engine.name), engine.namespace, standard),
-        "data": connection_data(engine),
+        "data": dict(connection),
     }
 
 
-def engine_objects(engine: Engine) -> list[dict[str, Any]]:
-    """Every object of one engine; the metrics Service exists even with Prometheus disabled."""
-    selector, standard = label_sets(FAMILY, engine.name)
-    prometheus = engine.prometheus
-    objects = [
+def engine_objects(engine: Engine, connection: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Every object of one engine, given its connection data (`connection.connection_data`); the
+    metrics Service exists even with Prometheus disabled."""
+    return [
         daemonset(engine),
         lookup_service(engine),
-        metrics_service_object(engine.name, engine.namespace, standard, selector, prometheus.port),
-        connection_configmap_object(engine),
+        connection_configmap_object(engine, connection),
+        *monitoring(engine.name, engine.namespace, FAMILY, engine.prometheus, always=True),
     ]
-    if prometheus.service_monitor is not None and prometheus.service_monitor.enabled:
-        objects.append(service_monitor(engine.name, engine.namespace, standard, selector, prometheus.service_monitor))
-    return objects

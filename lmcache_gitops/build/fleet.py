@@ -123,7 +123,8 @@ def _build(resource: Resource, ports: dict[tuple[str, str], int]) -> tuple[Built
         return Built(resource, coordinator_objects(model.metadata.name, resource.namespace, model.spec)), []
     url, problems = _coordinator_url(resource, ports)
     view = engine(model, resource.namespace, url)
-    return BuiltEngine(resource, engine_objects(view), view, connection_data(view)), problems
+    connection = connection_data(view)
+    return BuiltEngine(resource, engine_objects(view, connection), view, connection), problems
 
 
 def _name_problems(built: list[Built]) -> Iterator[Problem]:

@@ -34,22 +34,28 @@ def dns1123_subdomain(value: str) -> str | None:
     return None
 
 
-def dns1123_label(value: str) -> str | None:
-    """Why ``value`` is not a DNS-1123 label (namespaces), or None."""
+def _label(value: str, pattern: re.Pattern[str], rule: str) -> str | None:
     if len(value) > 63:
         return "must be no more than 63 characters"
-    if not _DNS1123_LABEL.match(value):
-        return "must be a lowercase RFC 1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit"
-    return None
+    return None if pattern.match(value) else rule
+
+
+def dns1123_label(value: str) -> str | None:
+    """Why ``value`` is not a DNS-1123 label (namespaces), or None."""
+    return _label(
+        value,
+        _DNS1123_LABEL,
+        "must be a lowercase RFC 1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit",
+    )
 
 
 def dns1035_label(value: str) -> str | None:
     """Why ``value`` is not a DNS-1035 label (Service names), or None."""
-    if len(value) > 63:
-        return "must be no more than 63 characters"
-    if not _DNS1035_LABEL.match(value):
-        return "must be a DNS-1035 label: lowercase letters, digits and '-', starting with a letter and ending with a letter or digit"
-    return None
+    return _label(
+        value,
+        _DNS1035_LABEL,
+        "must be a DNS-1035 label: lowercase letters, digits and '-', starting with a letter and ending with a letter or digit",
+    )
 
 
 def _label_key(key: str) -> str | None:
