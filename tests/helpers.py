@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -212,3 +213,9 @@ def kustomize_build(folder: Path) -> list[dict[str, Any]]:
     result = subprocess.run([*kustomize_command(), str(folder)], capture_output=True, text=True, check=False)
     assert result.returncode == 0 and not result.stderr, f"kustomize build {folder}: {result.stderr}"
     return load_all(result.stdout)
+
+
+def kustomize_builds(folders: list[Path]) -> list[list[dict[str, Any]]]:
+    """``kustomize_build`` of each folder, run side by side (each build is a process of its own)."""
+    with ThreadPoolExecutor(max_workers=len(folders) or 1) as pool:
+        return list(pool.map(kustomize_build, folders))

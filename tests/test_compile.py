@@ -218,6 +218,30 @@ def test_the_committed_example_tree_is_up_to_date() -> None:
     assert report.up_to_date, report.text()
 
 
+def _hook_repository(folder: Path) -> Path:
+    """This repository's files as git sees them (tracked or not ignored), committed in ``folder``."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    )
+    for name in filter(None, listed.stdout.decode().split("\0")):
+        if (ROOT / name).is_file():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, folder / name)
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@e",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@e",
+    }
+    for command in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "hooks"]):
+        subprocess.run(command, cwd=folder, env=env, capture_output=True, check=True)
+    return folder
+
+
 @pytest.mark.skipif(shutil.which("git") is None, reason="pre-commit needs git")
 def test_pre_commit_hooks_fix_then_pass(tmp_path: Path) -> None:
     """The real pre-commit runs the hooks of .pre-commit-hooks.yaml against a project repository."""
@@ -235,7 +259,12 @@ def test_pre_commit_hooks_fix_then_pass(tmp_path: Path) -> None:
     def sh(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True, check=False)
 
+    hooks = _hook_repository(tmp_path / "hooks")
     assert run("init", str(repo)).returncode == 0
+    revision = subprocess.run(["git", "rev-parse", "HEAD"], cwd=hooks, capture_output=True, text=True, check=True)
+    hook_ids = "".join(f"  - id: {name}\n" for name in ("lmcache-gitops-check", "lmcache-gitops-compile"))
+    config = f"repos:\n- repo: {hooks}\n  rev: {revision.stdout.strip()}\n  hooks:\n{hook_ids}"
+    (repo / ".pre-commit-config.yaml").write_text(config)
     assert sh("git", "init", "-q").returncode == 0
     sh("git", "add", "-A")
     assert sh("git", "commit", "-qm", "project").returncode == 0
@@ -245,7 +274,8 @@ def test_pre_commit_hooks_fix_then_pass(tmp_path: Path) -> None:
     sh("git", "add", "-A")
 
     def hook(hook_id: str) -> subprocess.CompletedProcess[str]:
-        return sh(sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), hook_id)
+        # One pinned revision in PRE_COMMIT_HOME: pre-commit installs the hooks' environment once.
+        return sh(sys.executable, "-m", "pre_commit", "run", hook_id)
 
     check = hook("lmcache-gitops-check")
     assert check.returncode == 1 and "changed  overlays/dev/patches/daemonset.kv-cache.yaml" in check.stdout, (

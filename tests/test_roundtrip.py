@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import lmcache_gitops as lg
 
-from .helpers import API, FIXTURES, ROOT, kustomize_build, load_all, resource, workload_object, write_project
+from .helpers import API, FIXTURES, ROOT, kustomize_builds, load_all, resource, workload_object, write_project
 
 FIXTURE_SPECS = sorted(p for p in (FIXTURES / "render").glob("*.yaml") if not p.name.endswith(".expected.yaml"))
 
@@ -23,12 +23,15 @@ def assert_round_trip(project: Path) -> lg.LoadedProject:
     """Compile ``project``; every overlay and the bases must build to what render gives."""
     lg.compile_project(project)
     loaded = lg.load_project(project)
-    for env in loaded.build.environments:
-        built = kustomize_build(loaded.output / "overlays" / env.name)
+    environments = loaded.build.environments
+    *overlays, bases = kustomize_builds(
+        [*(loaded.output / "overlays" / env.name for env in environments), loaded.output / "bases"]
+    )
+    for env, built in zip(environments, overlays, strict=True):
         assert built == env.objects(), f"overlays/{env.name} builds to other objects than render gives"
     base = loaded.build.base
     inputs = lg.Inputs([item.resource for item in base.built], [deployed.manifest for deployed in base.workloads])
-    assert kustomize_build(loaded.output / "bases") == lg.render_objects(inputs)
+    assert bases == lg.render_objects(inputs)
     return loaded
 
 
