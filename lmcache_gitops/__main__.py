@@ -1,3 +1,5 @@
+"""`python -m lmcache_gitops`: the command line."""
+
 from .cli import main
 
 raise SystemExit(main())

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from ..errors import InvalidInput, Problem
 from ..gitops.drift import FileChange
-from ..gitops.tree import Tree
 from ..naming import BASES, HEADER, OVERLAYS
 
 _TEMP_PREFIX, _TEMP_SUFFIX = ".lmcache-gitops-", ".tmp"
@@ -42,7 +41,7 @@ def _escapes(output: Path, real: Path, relative: str) -> bool:
     return target != real and real not in target.parents
 
 
-def plan(tree: Tree, output: Path) -> list[FileChange]:
+def plan(tree: Mapping[str, str], output: Path) -> list[FileChange]:
     """What writing ``tree`` into ``output`` would create, change and delete, sorted by path.
 
     Raises InvalidInput when a file of the tree would replace a file lmcache-gitops did not

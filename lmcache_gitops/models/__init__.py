@@ -1,4 +1,4 @@
-"""Spec models: the operator's custom resources, field for field."""
+"""The operator's custom resources, field for field, and the project file, as pydantic models."""
 
 from .base import API_GROUP, API_VERSION
 from .kinds import (
