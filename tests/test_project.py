@@ -10,6 +10,7 @@ import pytest
 import lmcache_gitops as lg
 from lmcache_gitops.gitops import smp
 from lmcache_gitops.gitops.environments import merge_patch
+from lmcache_gitops.k8s.kinds import merge_keys
 
 from .helpers import resource, write_project
 
@@ -278,3 +279,23 @@ def test_a_keyed_list_with_a_repeated_key_is_an_error_naming_the_resource(tmp_pa
     )
     assert problem.message.endswith('(in environment "dev")')
     assert not (tmp_path / "bases").exists()
+
+
+@pytest.mark.parametrize(
+    ("kind", "path", "keys"),
+    [
+        ("Deployment", ("spec", "template", "spec", "containers"), ("name",)),
+        ("DaemonSet", ("spec", "template", "spec", "volumes"), ("name",)),
+        ("StatefulSet", ("spec", "template", "spec", "initContainers", "env"), ("name",)),
+        ("Job", ("spec", "template", "spec", "containers", "volumeMounts"), ("mountPath",)),
+        ("CronJob", ("spec", "jobTemplate", "spec", "template", "spec", "imagePullSecrets"), ("name",)),
+        ("Pod", ("spec", "containers", "ports"), ("containerPort", "protocol")),
+        ("Service", ("spec", "ports"), ("port", "protocol")),
+        ("Deployment", ("spec", "template", "spec", "containers", "args"), None),
+        ("Deployment", ("spec", "template", "spec", "tolerations"), None),
+        ("Deployment", ("spec", "template", "metadata", "labels"), None),
+        ("ConfigMap", ("data",), None),
+    ],
+)
+def test_merge_keys_come_from_the_schemas_list_metadata(kind: str, path: tuple[str, ...], keys: Any) -> None:
+    assert merge_keys(kind, path) == keys

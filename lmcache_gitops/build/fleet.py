@@ -10,7 +10,7 @@ from typing import Any
 from ..errors import Problem
 from ..k8s import checks
 from ..k8s.kinds import group
-from ..models import CacheBlendEngine, LMCacheCoordinator
+from ..models import CacheBlendEngine, EngineResource, LMCacheCoordinator
 from ..naming import COORDINATOR_APP, ENGINE_APP, coordinator_url
 from ..read.inputs import Manifest, Resource, repeats
 from .connection import connection_data
@@ -101,9 +101,11 @@ def _volume_findings(resource: Resource, generated: list[Any], init_containers: 
         )
 
 
-def _coordinator_url(resource: Resource, ports: dict[tuple[str, str], int]) -> tuple[str | None, list[Problem]]:
+def _coordinator_url(
+    resource: Resource, model: EngineResource, ports: dict[tuple[str, str], int]
+) -> tuple[str | None, list[Problem]]:
     """An engine's coordinator URL: `url` as given, or `ref` resolved among the input's coordinators."""
-    link = resource.model.spec.coordinator  # type: ignore[union-attr]
+    link = model.spec.coordinator
     if link is None:
         return None, []
     if link.url:
@@ -121,7 +123,7 @@ def _build(resource: Resource, ports: dict[tuple[str, str], int]) -> tuple[Built
     model = resource.model
     if isinstance(model, LMCacheCoordinator):
         return Built(resource, coordinator_objects(model.metadata.name, resource.namespace, model.spec)), []
-    url, problems = _coordinator_url(resource, ports)
+    url, problems = _coordinator_url(resource, model, ports)
     view = engine(model, resource.namespace, url)
     connection = connection_data(view)
     return BuiltEngine(resource, engine_objects(view, connection), view, connection), problems

@@ -135,7 +135,8 @@ def get_path(obj: Any, path: FieldPath) -> Any:
 
 def pod_template(obj: dict[str, Any]) -> dict[str, Any] | None:
     """The pod template of a workload (a Pod: the Pod itself), or None for other kinds."""
-    path = POD_TEMPLATES.get(obj.get("kind"))  # type: ignore[arg-type]
+    kind = obj.get("kind")
+    path = POD_TEMPLATES.get(kind) if isinstance(kind, str) else None
     if path is None:
         return None
     found = get_path(obj, path)

@@ -32,7 +32,7 @@ class Metadata(Model):
 
 
 class _Resource(Model):
-    api_version: Literal[API_VERSION]  # type: ignore[valid-type]
+    api_version: Literal[API_VERSION]  # type: ignore[valid-type]  # mypy takes only literals; this is one
     metadata: Metadata
     status: dict[str, Any] | None = None
     """Written by the operator; accepted and ignored."""
@@ -149,10 +149,10 @@ class LMCacheCoordinator(_Resource):
     spec: LMCacheCoordinatorSpec = Field(default_factory=dict, validate_default=True)
 
 
-KINDS: dict[str, type[_Resource]] = {
+AnyResource = LMCacheEngine | CacheBlendEngine | LMCacheCoordinator
+KINDS: dict[str, type[AnyResource]] = {
     "LMCacheEngine": LMCacheEngine,
     "CacheBlendEngine": CacheBlendEngine,
     "LMCacheCoordinator": LMCacheCoordinator,
 }
-AnyResource = LMCacheEngine | CacheBlendEngine | LMCacheCoordinator
 EngineResource = LMCacheEngine | CacheBlendEngine

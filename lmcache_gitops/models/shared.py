@@ -189,7 +189,7 @@ class CoordinatorConnectionSpec(Model):
     @field_validator("l2_event_reporting", "l2_event_flush_interval")
     @classmethod
     def _one_spelling(cls, value: Any, info: ValidationInfo) -> Any:
-        newer = info.data.get(info.field_name.replace("l2_event", "event"))  # type: ignore[union-attr]
+        newer = info.data.get((info.field_name or "").replace("l2_event", "event"))
         if value is not None and newer is not None and newer != value:
             raise rule_error("conflicts with the newer name of this field; set only one of them")
         return value

@@ -108,7 +108,8 @@ def parse(document: Document, default_namespace: str) -> tuple[Resource | None, 
                 else f'Unsupported value: {json.dumps(data["apiVersion"])}: supported values: "{API_VERSION}"',
             )
         )
-    model_cls = KINDS.get(data.get("kind"))  # type: ignore[arg-type]
+    kind = data.get("kind")
+    model_cls = KINDS.get(kind) if isinstance(kind, str) else None
     if model_cls is None:
         supported = ", ".join(f'"{kind}"' for kind in KINDS)
         problems.append(
@@ -119,13 +120,13 @@ def parse(document: Document, default_namespace: str) -> tuple[Resource | None, 
                 else f"Unsupported value: {json.dumps(data['kind'])}: supported values: {supported}",
             )
         )
-    if problems:
+    if problems or model_cls is None:
         return None, problems
-    model, problems = validate_as(model_cls, document, _without_nulls(data))  # type: ignore[arg-type]
-    if model is None:
+    model, problems = validate_as(model_cls, document, _without_nulls(data))
+    if not isinstance(model, AnyResource):  # None: the problems say why
         return None, problems
     namespace = model.metadata.namespace or default_namespace
-    return Resource(model, namespace, document), []  # type: ignore[arg-type]
+    return Resource(model, namespace, document), []
 
 
 def _manifest_findings(data: dict[str, Any]) -> Iterator[checks.Finding]:
