@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
@@ -12,17 +14,35 @@ EXIT_INTERNAL = 3  # a bug in lmcache-gitops
 FieldPath = tuple[str | int, ...]
 
 
+_UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})  # controls, formats, line breaks
+
+
+def _printable(text: str) -> bool:
+    return not any(unicodedata.category(char) in _UNPRINTABLE for char in text)
+
+
+def one_line(text: str) -> str:
+    """``text`` with every character that does not print escaped as JSON escapes it (a newline
+    as ``\\n``), so that a problem is always one line of plain text."""
+    if _printable(text):
+        return text
+    return "".join(char if _printable(char) else json.dumps(char)[1:-1] for char in text)
+
+
 def format_path(path: FieldPath) -> str:
     """``("spec", "env", 0, "name")`` -> ``spec.env[0].name``; map keys that are not plain
-    identifiers are bracketed, as Kubernetes does: ``spec.nodeSelector[nvidia.com/gpu.present]``."""
+    identifiers are bracketed, as Kubernetes does: ``spec.nodeSelector[nvidia.com/gpu.present]``,
+    and quoted where they hold brackets, quotes or characters that do not print: ``spec["x\\ny"]``."""
     out = ""
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
         elif part.isidentifier():
             out += f".{part}" if out else part
-        else:
+        elif _printable(part) and not set(part) & set('[]"'):
             out += f"[{part}]"
+        else:
+            out += f"[{one_line(json.dumps(part, ensure_ascii=False))}]"
     return out
 
 
@@ -51,7 +71,7 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.source}:{self.line}: " + ("warning: " if self.severity == "warning" else "")
-        return where + (f"{self.path}: {self.message}" if self.path else self.message)
+        return one_line(where + (f"{self.path}: {self.message}" if self.path else self.message))
 
 
 class InvalidInput(Exception):

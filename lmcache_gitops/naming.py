@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 MANAGED_BY = "lmcache-operator"  # kept: dashboards and selectors written for the operator still match
 ENGINE_APP = "lmcache"
 COORDINATOR_APP = "lmcache-coordinator"
@@ -26,6 +28,12 @@ HEADER = (
 KUSTOMIZATION = "kustomization.yaml"
 BASES, OVERLAYS, PATCHES = "bases", "overlays", "patches"
 WORKLOADS = "_workloads"  # no resource can have this name: resource names are DNS-1123 subdomains
+
+
+def file_name(obj: dict[str, Any]) -> str:
+    """``<kind>.<name>.yaml``, an object's file in the tree: its kind is an identifier and its name
+    a DNS subdomain (both checked), so this is always one safe path segment."""
+    return f"{obj['kind'].lower()}.{obj['metadata']['name']}.yaml"
 
 
 def connection_configmap(name: str) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 from ..build.fleet import Built
 from ..errors import InvalidInput, Problem
 from ..inject.wiring import Deployed
-from ..naming import BASES, HEADER, KUSTOMIZATION, OVERLAYS, PATCHES, WORKLOADS
+from ..naming import BASES, HEADER, KUSTOMIZATION, OVERLAYS, PATCHES, WORKLOADS, file_name
 from ..read.inputs import Manifest, Resource
 from ..read.yamlio import dump_all
 from . import smp
@@ -34,11 +34,6 @@ ObjectKey = tuple[str, str, str]
 
 def _key(obj: dict[str, Any]) -> ObjectKey:
     return (obj["apiVersion"], obj["kind"], obj["metadata"]["name"])
-
-
-def file_name(obj: dict[str, Any]) -> str:
-    """``<kind>.<name>.yaml``: names are DNS subdomains (checked), so always one safe path segment."""
-    return f"{obj['kind'].lower()}.{obj['metadata']['name']}.yaml"
 
 
 def _text(obj: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ errors on the field that causes them: object names, label syntax, quantities, se
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
@@ -56,6 +57,51 @@ def dns1035_label(value: str) -> str | None:
         _DNS1035_LABEL,
         "must be a DNS-1035 label: lowercase letters, digits and '-', starting with a letter and ending with a letter or digit",
     )
+
+
+_KIND = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
+
+
+def kind(value: Any) -> str | None:
+    """Why ``value`` is not a Kubernetes kind (an identifier such as Deployment), or None."""
+    if not isinstance(value, str) or not _KIND.match(value) or len(value) > 63:
+        return f"must be a kind such as Deployment: a letter, then letters and digits, got {_shown(value)}"
+    return None
+
+
+def api_version(value: Any) -> str | None:
+    """Why ``value`` is not ``<group>/<version>`` or ``<version>`` (apps/v1, v1), or None."""
+    if value is None or value == "":
+        return "Required value"
+    group, slash, version = value.rpartition("/") if isinstance(value, str) else ("", "", "")
+    if (
+        not isinstance(value, str)
+        or (slash and (not group or dns1123_subdomain(group)))
+        or not version
+        or dns1035_label(version)
+    ):
+        return f"must be <group>/<version> or <version>, such as apps/v1 or v1, got {_shown(value)}"
+    return None
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, dict):
+        return "a mapping"
+    return "a list" if isinstance(value, list) else json.dumps(value)
+
+
+def non_finite(value: Any, path: FieldPath) -> Iterator[FieldPath]:
+    """The paths of the infinite and NaN numbers in ``value``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        yield path
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from non_finite(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from non_finite(item, (*path, index))
 
 
 def _label_key(key: str) -> str | None:

@@ -62,6 +62,9 @@ CLUSTER_SCOPED = frozenset(
     }
 )
 
+# Kinds that hold secret material, refused wherever they appear: git is no place for it.
+SECRET_KINDS = frozenset({"Secret"})
+
 # kustomize's LegacyOrderTransformer (resid/gvk.go): these kinds first, in this order; these last;
 # every other kind in between; ties by "<group>_<version>_<kind>" with "~G" for the core group.
 _ORDER_FIRST = (

@@ -123,28 +123,44 @@ def parse(document: Document, default_namespace: str) -> tuple[Resource | None, 
     if problems or model_cls is None:
         return None, problems
     model, problems = validate_as(model_cls, document, _without_nulls(data))
+    # Kubernetes' JSON has no infinity or NaN; free-form maps (an L2 adapter's config) could hold one.
+    problems += [document.problem(path, "must be a finite number") for path in checks.non_finite(data, ())]
     if not isinstance(model, AnyResource):  # None: the problems say why
         return None, problems
     namespace = model.metadata.namespace or default_namespace
     return Resource(model, namespace, document), []
 
 
-def _manifest_findings(data: dict[str, Any]) -> Iterator[checks.Finding]:
-    kind, metadata = data.get("kind"), data.get("metadata")
-    if not isinstance(kind, str) or not kind:
+def _kind_findings(data: dict[str, Any]) -> Iterator[checks.Finding]:
+    """``apiVersion`` and ``kind`` name a real type (they also name the object's file in the tree)."""
+    api_version, kind = data.get("apiVersion"), data.get("kind")
+    if reason := checks.api_version(api_version):
+        yield ("apiVersion",), reason
+    if kind is None or kind == "":
         yield ("kind",), "Required value"
+    elif reason := checks.kind(kind):
+        yield ("kind",), reason
     elif kind in ("Kustomization", "Component"):
         yield ("kind",), "a kustomization is not a Kubernetes object: list the files it names instead"
+    elif kind == "List" or kind.endswith("List"):
+        yield ("kind",), f"a {kind} is not an object: write each of its items as a document of its own"
     elif kind in kinds.CLUSTER_SCOPED:
         yield (
             ("kind",),
             f"{kind} is cluster-scoped: an environment moves every object into its namespace, so keep it out of the inputs",
         )
-    elif kind == "Secret" and data["apiVersion"] == "v1":
+    elif kind in kinds.SECRET_KINDS:
         yield (
             ("kind",),
-            "lmcache-gitops never writes secret material into the tree: create the Secret out of band (or as a sealed or external secret)",
+            "lmcache-gitops never writes secret material into the tree: create the Secret out of band "
+            "(or as a sealed or external secret)",
         )
+
+
+def _manifest_findings(data: dict[str, Any]) -> Iterator[checks.Finding]:
+    yield from _kind_findings(data)
+    yield from ((path, "must be a finite number") for path in checks.non_finite(data, ()))
+    metadata = data.get("metadata")
     if not isinstance(metadata, dict):
         yield ("metadata",), "Required value" if metadata is None else f"must be a mapping, got {describe(metadata)}"
         return
@@ -160,12 +176,36 @@ def _manifest_findings(data: dict[str, Any]) -> Iterator[checks.Finding]:
         yield ("metadata", "namespace"), f"must be a string, got {describe(namespace)}"
     elif namespace and (reason := checks.dns1123_label(namespace)):
         yield ("metadata", "namespace"), reason
+    yield from _metadata_maps(("metadata",), metadata)
+    template_path = kinds.POD_TEMPLATES.get(data["kind"]) if isinstance(data.get("kind"), str) else None
+    if template_path:  # a Pod's own metadata is checked above
+        yield from _template_findings(data, template_path)
+
+
+def _metadata_maps(path: FieldPath, metadata: dict[str, Any]) -> Iterator[checks.Finding]:
     for field, check in (("labels", checks.labels), ("annotations", checks.annotation_keys)):
         value = metadata.get(field)
         if value is not None and not (isinstance(value, dict) and all(isinstance(v, str) for v in value.values())):
-            yield ("metadata", field), "must be a mapping of strings"
+            yield (*path, field), "must be a mapping of strings"
         elif value:
-            yield from check(("metadata", field), value)
+            yield from check((*path, field), value)
+
+
+def _template_findings(data: dict[str, Any], template_path: tuple[str, ...]) -> Iterator[checks.Finding]:
+    """The way to the pod template, and its metadata and spec, are mappings where present (the
+    webhooks and kustomize's transformers read them; an opted-in template is checked whole later)."""
+    node: Any = data
+    for end in range(1, len(template_path) + 1):
+        node = node.get(template_path[end - 1])
+        if node is None:
+            return
+        if not isinstance(node, dict):
+            yield template_path[:end], f"must be a mapping, got {describe(node)}"
+            return
+    for field in ("metadata", "spec"):
+        value = node.get(field)
+        if value is not None and not isinstance(value, dict):
+            yield (*template_path, field), f"must be a mapping, got {describe(value)}"
 
 
 def parse_manifest(document: Document, default_namespace: str) -> tuple[Manifest | None, list[Problem]]:
@@ -183,11 +223,13 @@ def parse_manifest(document: Document, default_namespace: str) -> tuple[Manifest
 def _is_manifest(data: Any) -> bool:
     """A document of the user's own: any apiVersion but the operator's (whose documents, like ones
     without an apiVersion, are checked as custom resources)."""
-    api_version = data.get("apiVersion") if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return False
+    api_version, kind = data.get("apiVersion"), data.get("kind")
     return (
         isinstance(api_version, str)
         and kinds.group(api_version) != kinds.group(API_VERSION)
-        and data.get("kind") not in KINDS
+        and not (isinstance(kind, str) and kind in KINDS)
     )
 
 

@@ -7,6 +7,7 @@ aliases may expand to. Writing is canonical: sorted keys, block style, no wrappi
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -136,7 +137,12 @@ class _Reader:
             return node.value
         if node.tag not in _PLAIN_TAGS:
             raise _Invalid(_line(node), path, f"unsupported YAML tag {node.tag}")
-        return self.scalars.construct_object(node)
+        try:
+            return self.scalars.construct_object(node)
+        except (ValueError, LookupError, TypeError, OverflowError):  # "!!int abc", "!!int ''", 5,000 digits
+            kind = node.tag.rpartition(":")[2]
+            shown = node.value if len(node.value) <= 40 else node.value[:40] + "..."
+            raise _Invalid(_line(node), path, f"{json.dumps(shown)} is not a valid YAML {kind}") from None
 
     def _mapping(self, node: yaml.MappingNode, path: FieldPath) -> dict[str, Any]:
         if node.tag != _MAP_TAG:
@@ -158,6 +164,8 @@ class _Reader:
             out[key] = self.value(value_node, child)
         for source in merged:
             for key_node, value_node in source.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE_TAG:
+                    raise _Invalid(_line(key_node), path, "a mapping merged with << must have plain scalar keys")
                 key = key_node.value
                 if key not in out:
                     self.lines.setdefault((*path, key), _line(key_node))
@@ -208,7 +216,11 @@ def load_documents(text: str, source: str) -> tuple[list[Document], list[Problem
         mark = err.problem_mark or err.context_mark
         line = mark.line + 1 if mark is not None else 1
         return [], [Problem(source, line, "", f"invalid YAML: {err.problem or err.context}")]
-    except yaml.YAMLError as err:  # reader errors: bad encoding, control characters
+    except yaml.reader.ReaderError as err:  # a character YAML does not allow
+        line = text.count("\n", 0, err.position) + 1
+        code = err.character if isinstance(err.character, int) else ord(err.character)
+        return [], [Problem(source, line, "", f"invalid YAML: {err.reason} (U+{code:04X})")]
+    except yaml.YAMLError as err:
         return [], [Problem(source, 1, "", f"invalid YAML: {err}")]
     except RecursionError:
         return [], [Problem(source, 1, "", f"invalid YAML: nesting deeper than {MAX_DEPTH} levels")]
