@@ -180,11 +180,12 @@ def load_project(path: str | Path = PROJECT_FILE, *, allow_skip: bool = False) -
     if settings is None:
         raise InvalidInput(problems)
     root = file.parent
-    found, problems = sources.read_project_inputs(settings, document, root)
+    output, problems = sources.output_folder(settings, document, root)
+    found, unread = sources.read_project_inputs(settings, document, root)
     inputs, more = reading.load(found, settings.namespace)
-    if problems or more:
-        raise InvalidInput([*problems, *more])
-    return LoadedProject(file, root / settings.output, build_project(settings, document, inputs, allow_skip=allow_skip))
+    if problems or unread or more:
+        raise InvalidInput([*problems, *unread, *more])
+    return LoadedProject(file, output, build_project(settings, document, inputs, allow_skip=allow_skip))
 
 
 def render_environment(

@@ -16,6 +16,7 @@ from ..read.inputs import Manifest, Resource, repeats
 from .connection import connection_data
 from .coordinator import coordinator_objects
 from .engine import engine_objects, operator_volumes
+from .sizing import size_problem
 from .view import Engine, engine
 
 _NAME = ("metadata", "name")
@@ -85,6 +86,8 @@ def _engine_findings(resource: Resource, view: Engine) -> Iterator[checks.Findin
             f'must be the engine namespace "{resource.namespace}": lmcache-gitops references the Secret '
             "in place and never copies Secrets across namespaces",
         )
+    if reason := size_problem(spec.l1.size_gb, spec.resource_overrides):
+        yield ("spec", "l1", "sizeGB"), reason
     yield from _volume_findings(resource, operator_volumes(view)[0], view.init_containers or [])
 
 

@@ -49,6 +49,30 @@ def read_files(paths: Iterable[str | Path]) -> tuple[list[Source], list[Problem]
     return sources, problems
 
 
+def _repository(folder: Path) -> Path | None:
+    """The root of the git repository that holds ``folder``, if any."""
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
+
+
+def output_folder(settings: Project, document: Document, root: Path) -> tuple[Path, list[Problem]]:
+    """Where the tree goes, and a problem when that is not a folder lmcache-gitops may own: it must
+    stay inside the git repository of the project file (or, outside any, inside the project's
+    folder), so that the tree is committed with the specs and a typo cannot reach other files."""
+    output = root / settings.output
+    boundary = _repository(root.resolve()) or root.resolve()
+    where = ("output",)
+    resolved = output.resolve()
+    if resolved != boundary and boundary not in resolved.parents:
+        inside = "the git repository" if _repository(root.resolve()) else "the project's folder"
+        return output, [document.problem(where, f"must be inside {inside} ({boundary}), where the tree is committed")]
+    if output.exists() and not output.is_dir():
+        return output, [document.problem(where, f"{output} is not a folder")]
+    return output, []
+
+
 def read_project_inputs(settings: Project, document: Document, root: Path) -> tuple[list[Source], list[Problem]]:
     """The sources the project's `specs` and `workloads` globs match below ``root``, each once, in a
     fixed order: never the project file itself, nor a file of the tree (a glob such as `**/*.yaml`
@@ -58,7 +82,11 @@ def read_project_inputs(settings: Project, document: Document, root: Path) -> tu
     project_file = Path(document.source).resolve()
     for field in ("specs", "workloads"):
         for index, pattern in enumerate(getattr(settings, field)):
-            found = sorted(p for p in root.glob(pattern) if _is_input(p) and p.resolve() != project_file)
+            try:
+                found = sorted(p for p in root.glob(pattern) if _is_input(p) and p.resolve() != project_file)
+            except (ValueError, IndexError, NotImplementedError):  # pathlib's words for "not a glob of files"
+                problems.append(document.problem((field, index), "must be a glob of files, such as specs/**/*.yaml"))
+                continue
             if not found:
                 problems.append(document.problem((field, index), f"matches no file in {root}"))
             files.update(dict.fromkeys(found))

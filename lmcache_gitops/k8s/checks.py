@@ -10,7 +10,7 @@ import json
 import math
 import re
 from collections.abc import Iterator
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from ..errors import FieldPath
@@ -22,6 +22,7 @@ _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _QUANTITY = re.compile(r"^([+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+))(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?$")
+_MAX_EXPONENT = 100  # far beyond any resource amount (2^63 is about 9.2e18)
 _BINARY = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
 _DECIMAL = {"n": -9, "u": -6, "m": -3, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
 
@@ -146,16 +147,18 @@ def parse_quantity(value: Any) -> Decimal | None:
     match = _QUANTITY.match(value if isinstance(value, str) else str(value))
     if not match:
         return None
-    try:
-        number = Decimal(match.group(1))
-    except InvalidOperation:  # pragma: no cover - the pattern admits only decimal numbers
-        return None
+    number = Decimal(match.group(1))  # the pattern admits only decimal numbers
     suffix = match.group(2) or ""
     if suffix in _BINARY:
         return number * (1 << _BINARY[suffix])
     if suffix in _DECIMAL:
         return number.scaleb(_DECIMAL[suffix])
-    return number.scaleb(int(suffix[1:])) if suffix else number
+    if not suffix:
+        return number
+    exponent = suffix[1:]
+    if len(exponent.lstrip("+-")) > 3 or abs(int(exponent)) > _MAX_EXPONENT:  # nor can the API server hold it
+        return None
+    return number.scaleb(int(exponent))
 
 
 def resources(path: FieldPath, requirements: dict[str, Any] | None) -> Iterator[Finding]:

@@ -47,25 +47,21 @@ def _core(schema: dict[str, Any]) -> cs.CoreSchema:
     if "$ref" in schema:
         return cs.definition_reference_schema(schema["$ref"])
     if "oneOf" in schema:  # IntOrString and Quantity: string or number
-        kinds = " or ".join(sorted(f"a {_type_of(s)[0]}" for s in schema["oneOf"]))
-        return cs.nullable_schema(
-            cs.union_schema(
-                [_core(s) for s in schema["oneOf"]],
-                custom_error_type="kube_type",
-                custom_error_message=f"must be {kinds}",
-            )
+        kinds = " or ".join(sorted(f"a {_type_of(s)}" for s in schema["oneOf"]))
+        return cs.union_schema(
+            [_core(s) for s in schema["oneOf"]],
+            custom_error_type="kube_type",
+            custom_error_message=f"must be {kinds}",
         )
-    kind, nullable = _type_of(schema)
-    inner = _core_of_kind(kind, schema)
-    return cs.nullable_schema(inner) if nullable else inner
+    return _core_of_kind(_type_of(schema), schema)
 
 
-def _type_of(schema: dict[str, Any]) -> tuple[str, bool]:
+def _type_of(schema: dict[str, Any]) -> str:
+    # The vendored schema lets every type be null. Only a field may be null (the API server drops
+    # it); a list item or a map value that is null is an error, so nullability is added per field.
     types = schema.get("type", "object")
-    types = [types] if isinstance(types, str) else list(types)
-    nullable = "null" in types
-    concrete = [t for t in types if t != "null"]
-    return (concrete[0] if concrete else "object"), nullable
+    concrete = [t for t in ([types] if isinstance(types, str) else types) if t != "null"]
+    return concrete[0] if concrete else "object"
 
 
 def _core_of_kind(kind: str, schema: dict[str, Any]) -> cs.CoreSchema:
@@ -73,7 +69,7 @@ def _core_of_kind(kind: str, schema: dict[str, Any]) -> cs.CoreSchema:
         if "properties" in schema:
             required = set(schema.get("required", ()))
             fields = {
-                name: cs.typed_dict_field(_core(sub), required=name in required)
+                name: cs.typed_dict_field(cs.nullable_schema(_core(sub)), required=name in required)
                 for name, sub in schema["properties"].items()
             }
             return cs.typed_dict_schema(fields, extra_behavior="forbid", total=False)

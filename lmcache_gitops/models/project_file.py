@@ -19,6 +19,7 @@ RelativePath = Annotated[
         lambda v: not v.startswith(("/", "\\")) and ":" not in v,
         "must be a path relative to the project file (the same on every machine)",
     ),
+    Rule(lambda v: v.isprintable(), "must be a path of printable characters (no control characters)"),
 ]
 
 

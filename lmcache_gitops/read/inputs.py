@@ -125,7 +125,7 @@ def parse(document: Document, default_namespace: str) -> tuple[Resource | None, 
     model, problems = validate_as(model_cls, document, _without_nulls(data))
     # Kubernetes' JSON has no infinity or NaN; free-form maps (an L2 adapter's config) could hold one.
     problems += [document.problem(path, "must be a finite number") for path in checks.non_finite(data, ())]
-    if not isinstance(model, AnyResource):  # None: the problems say why
+    if problems or not isinstance(model, AnyResource):  # None: the problems say why
         return None, problems
     namespace = model.metadata.namespace or default_namespace
     return Resource(model, namespace, document), []
