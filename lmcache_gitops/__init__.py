@@ -201,21 +201,30 @@ def render_environment(
     return objects
 
 
-def _report(path: str | Path, write: bool, allow_skip: bool) -> Report:
-    loaded = load_project(path, allow_skip=allow_skip)
-    changes = treeio.plan(loaded.tree(), loaded.output)
-    if write:
-        treeio.apply(changes, loaded.output)
-    return Report(changes, written=write and bool(changes), output=str(loaded.output), warnings=loaded.build.warnings)
-
-
-def compile_project(path: str | Path = PROJECT_FILE, *, allow_skip: bool = False) -> Report:
+def compile_project(
+    path: str | Path = PROJECT_FILE, *, allow_skip: bool = False, lock_timeout: float = treeio.LOCK_TIMEOUT
+) -> Report:
     """Write the project's tree, pruning the generated files it no longer has; the report lists
     every file created, changed or deleted (none when the tree was up to date), and the allowed
-    webhook skips as warnings."""
-    return _report(path, write=True, allow_skip=allow_skip)
+    webhook skips as warnings.
+
+    The tree is replaced whole or not at all: a compile killed at any moment leaves the old tree,
+    or one the next compile completes first. A second compile of the same output waits up to
+    ``lock_timeout`` seconds for the first, then raises InvalidInput naming it.
+    """
+    loaded = load_project(path, allow_skip=allow_skip)
+    tree = loaded.tree()
+    with treeio.locked(loaded.output, lock_timeout):
+        treeio.recover(loaded.output)
+        changes = treeio.plan(tree, loaded.output)
+        if changes:
+            treeio.apply(changes, loaded.output)
+    return Report(changes, written=bool(changes), output=str(loaded.output), warnings=loaded.build.warnings)
 
 
 def check_project(path: str | Path = PROJECT_FILE, *, allow_skip: bool = False) -> Report:
-    """Compare the project's tree with the files on disk, writing nothing."""
-    return _report(path, write=False, allow_skip=allow_skip)
+    """Compare the project's tree with the files on disk, writing nothing; raises InvalidInput
+    when a killed compile left the tree half written."""
+    loaded = load_project(path, allow_skip=allow_skip)
+    changes = treeio.plan(loaded.tree(), loaded.output)
+    return Report(changes, written=False, output=str(loaded.output), warnings=loaded.build.warnings)

@@ -18,6 +18,7 @@ import lmcache_gitops as lg
 
 from .errors import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, InvalidInput, Problem
 from .files.scaffold import scaffold
+from .files.treeio import LOCK_TIMEOUT
 from .models import KINDS
 from .models.json_schema import json_schema_text
 from .naming import PROJECT_FILE
@@ -155,11 +156,20 @@ def validate(files: Sequence[str], namespace: str, allow_skip: bool) -> None:
     help="json: one JSON document on stdout (the changes, or the problems), for scripts.",
 )
 @_allow_skip_option
-def compile_command(project_file: str, check: bool, output_format: str, allow_skip: bool) -> None:
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=LOCK_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for another compile of the same tree to finish before failing.",
+)
+def compile_command(project_file: str, check: bool, output_format: str, allow_skip: bool, lock_timeout: float) -> None:
     """Compile the project into its Kustomize tree: bases/ and overlays/<env>/.
 
     Writes the files that changed and deletes the generated files the project no longer has (never
-    a file lmcache-gitops did not generate). Exit code 0 when the tree was already up to date, 1 when
+    a file lmcache-gitops did not generate), all or none of them: a compile killed midway is
+    completed by the next one, and --check reports it. Exit code 0 when the tree was already up to date, 1 when
     anything was created, changed or deleted (listed on stdout), as a pre-commit hook must. With
     --check nothing is written and each stale file is listed with its changed fields.
 
@@ -170,8 +180,10 @@ def compile_command(project_file: str, check: bool, output_format: str, allow_sk
     """
 
     def action() -> None:
-        run = lg.check_project if check else lg.compile_project
-        report = run(project_file, allow_skip=allow_skip)
+        if check:
+            report = lg.check_project(project_file, allow_skip=allow_skip)
+        else:
+            report = lg.compile_project(project_file, allow_skip=allow_skip, lock_timeout=lock_timeout)
         for warning in report.warnings:
             _warn(warning)
         if output_format == "json":

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -154,39 +155,132 @@ def test_never_writes_through_a_link_out_of_the_output_folder(
     assert list(outside.iterdir()) == []
 
 
-def test_a_compile_that_fails_while_writing_changes_nothing(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _tree(folder: Path) -> dict[str, str]:
+    """The generated tree below ``folder``: bases/ and overlays/."""
+    return {k: v for k, v in _files(folder).items() if k.startswith(("bases/", "overlays/"))}
+
+
+def _grow(project: Path) -> None:
+    """A change to every environment: a bigger cache, and prod moved to another namespace."""
+    text = project.read_text().replace("sizeGB: 5", "sizeGB: 9").replace("namespace: prod", "namespace: prod2")
+    project.write_text(text)
+
+
+def test_a_compile_that_fails_while_staging_changes_nothing(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     lg.compile_project(project)
-    before = _files(project.parent)
-    project.write_text(
-        project.read_text().replace("sizeGB: 5", "sizeGB: 9").replace("namespace: prod", "namespace: prod2")
-    )
+    before = _tree(project.parent)
+    _grow(project)
     calls = {"n": 0}
-    real_chmod = os.chmod
+    real_write = Path.write_bytes
 
-    def failing_chmod(path: Any, mode: int) -> None:
+    def failing_write(path: Path, data: bytes) -> int:
         calls["n"] += 1
-        if calls["n"] == 3:  # the third staged file: two are written already
+        if calls["n"] == 3:  # the third staged file: two are staged already
             raise OSError(28, "No space left on device")
-        real_chmod(path, mode)
+        return real_write(path, data)
 
-    monkeypatch.setattr(treeio.os, "chmod", failing_chmod)
+    monkeypatch.setattr(Path, "write_bytes", failing_write)
     with pytest.raises(OSError):
         lg.compile_project(project)
-    after = _files(project.parent)
-    assert {k: v for k, v in after.items() if k != "lmcache-gitops.yaml"} == {
-        k: v for k, v in before.items() if k != "lmcache-gitops.yaml"
-    }
     monkeypatch.undo()
+    assert _tree(project.parent) == before
+    assert lg.check_project(project).changes  # the old tree, whole: --check compares it as usual
     assert len(lg.compile_project(project).changes) >= 3
+    assert not (project.parent / treeio.STATE / "staging").exists()
 
 
-def test_leftover_temporary_files_are_removed(project: Path) -> None:
+def test_a_compile_killed_after_its_commit_point_is_completed_by_the_next(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     lg.compile_project(project)
-    stale = project.parent / "overlays/dev/.lmcache-gitops-abc.tmp"
-    stale.write_text("half")
-    project.write_text(project.read_text().replace("sizeGB: 5", "sizeGB: 6"))
+    _grow(project)
+    moves = {"n": 0}
+    real_replace = os.replace
+
+    def killed_replace(source: Any, target: Any) -> None:
+        if str(target).endswith("journal.json"):
+            return real_replace(source, target)
+        moves["n"] += 1
+        if moves["n"] == 2:  # one file moved into place, the rest still staged
+            raise KeyboardInterrupt
+        return real_replace(source, target)
+
+    monkeypatch.setattr(treeio.os, "replace", killed_replace)
+    with pytest.raises(KeyboardInterrupt):
+        lg.compile_project(project)
+    monkeypatch.undo()
+    assert treeio.interrupted(project.parent)
+    assert len(json.loads((project.parent / treeio.STATE / "journal.json").read_text())["put"]) > 1
+    check = run("compile", "--check", cwd=project.parent)
+    assert (
+        check.returncode == 1 and "was interrupted" in check.stderr and "run `lmcache-gitops compile`" in check.stderr
+    )
+    lg.compile_project(project)  # completes the interrupted one first
+    assert not treeio.interrupted(project.parent)
+    fresh = tmp_path / "fresh"
+    shutil.copytree(project.parent, fresh, ignore=shutil.ignore_patterns("bases", "overlays", treeio.STATE))
+    lg.compile_project(fresh / "lmcache-gitops.yaml")
+    assert _tree(project.parent) == _tree(fresh)
+    assert lg.check_project(project).up_to_date
+
+
+def test_a_second_compile_waits_for_the_lock_then_names_its_holder(project: Path) -> None:
     lg.compile_project(project)
-    assert not stale.exists()
+    state = project.parent / treeio.STATE
+    with treeio.locked(project.parent):
+        result = run("compile", "--lock-timeout", "0.2", cwd=project.parent)
+    assert result.returncode == 1
+    assert f"holds its lock (pid {os.getpid()} on " in result.stderr and "waited 0.2 s" in result.stderr
+    assert (state / ".gitignore").read_text().splitlines()[-1] == "*"  # git never sees the lock
+    assert run("compile", cwd=project.parent).returncode == 0
+
+
+def test_two_compiles_at_once_leave_one_whole_tree(project: Path, tmp_path: Path) -> None:
+    lg.compile_project(project)
+    _grow(project)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda _: run("compile", cwd=project.parent), range(2)))
+    assert sorted(r.returncode for r in results) == [0, 1], [r.stderr for r in results]  # one wrote, one found it done
+    assert not any("internal error" in r.stderr for r in results)
+    assert lg.check_project(project).up_to_date
+    assert sorted(p.name for p in (project.parent / treeio.STATE).iterdir()) == [".gitignore", "lock"]
+
+
+def test_files_that_look_like_ours_are_never_touched(project: Path) -> None:
+    lg.compile_project(project)
+    lookalike = project.parent / "overlays/dev/.lmcache-gitops-abc.tmp"
+    lookalike.write_text("mine")
+    _grow(project)
+    lg.compile_project(project)
+    assert lookalike.read_text() == "mine"
+
+
+def test_the_tree_reader_opens_only_regular_files(project: Path) -> None:
+    lg.compile_project(project)
+    folder = project.parent
+    (folder / "bases/zero.yaml").symlink_to("/dev/zero")
+    os.mkfifo(folder / "overlays/dev/pipe.yaml")
+    (folder / "bases/big.yaml").write_text(HEADER + "x" * treeio.MAX_TREE_FILE)
+    assert lg.check_project(project).up_to_date  # none of them is ours: not read, not pruned
+    _grow(project)
+    assert lg.compile_project(project).changes
+    assert (folder / "bases/zero.yaml").is_symlink() and (folder / "overlays/dev/pipe.yaml").is_fifo()
+    generated = next(iter(sorted((folder / "bases/cache").glob("daemonset.*.yaml"))))
+    generated.unlink()
+    generated.symlink_to("/dev/zero")
+    with pytest.raises(lg.InvalidInput, match="was not generated by lmcache-gitops"):
+        lg.compile_project(project)
+
+
+def test_a_journal_never_leads_out_of_the_tree(project: Path, tmp_path: Path) -> None:
+    lg.compile_project(project)
+    victim = tmp_path / "victim.yaml"
+    victim.write_text(HEADER + "kind: Keep\n")
+    journal = {"put": ["../victim.yaml", "/etc/passwd"], "delete": ["../victim.yaml", "bases/../../victim.yaml"]}
+    (project.parent / treeio.STATE / "journal.json").write_text(json.dumps(journal))
+    lg.compile_project(project)
+    assert victim.read_text() == HEADER + "kind: Keep\n"
+    assert not treeio.interrupted(project.parent)
 
 
 def test_spec_names_cannot_lead_out_of_the_tree(tmp_path: Path) -> None:

@@ -1,21 +1,38 @@
-"""The tree on disk: compares it with the compiled tree and updates it atomically.
+"""The tree on disk: compares it with the compiled tree and replaces it whole, or not at all.
 
-lmcache-gitops owns exactly the files below bases/ and overlays/ that start with its header line;
-it never overwrites or deletes any other file, and never writes outside the output folder.
+lmcache-gitops owns exactly the regular files below bases/ and overlays/ that start with its
+header line, and its state folder `.lmcache-gitops/` in the output folder. It never overwrites or
+deletes any other file, never follows a symbolic link into the tree, never opens anything but a
+regular file there, and never writes outside the output folder.
+
+A compile holds the state folder's lock, stages every new file in the state folder, then writes
+a journal of the moves (the commit point) and makes them. A compile killed before the journal
+leaves the old tree; one killed after it is completed by the next compile, which reads the
+journal first; `compile --check` reports an interrupted compile instead of comparing.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import tempfile
+import shutil
+import socket
+import stat
+import time
 from collections.abc import Iterator, Mapping
-from pathlib import Path
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
+
+import filelock
 
 from ..errors import InvalidInput, Problem
 from ..gitops.drift import FileChange
 from ..naming import BASES, HEADER, OVERLAYS
 
-_TEMP_PREFIX, _TEMP_SUFFIX = ".lmcache-gitops-", ".tmp"
+STATE = ".lmcache-gitops"  # in the output folder; it holds its own .gitignore, so git skips it
+_LOCK, _HOLDER, _JOURNAL, _STAGING = "lock", "holder", "journal.json", "staging"
+MAX_TREE_FILE = 16 * 2**20  # bytes; a generated file is far smaller, a larger one is not ours
+LOCK_TIMEOUT = 60.0  # seconds a compile waits for another compile of the same tree
 
 
 def _files(output: Path) -> Iterator[tuple[str, Path]]:
@@ -27,11 +44,23 @@ def _files(output: Path) -> Iterator[tuple[str, Path]]:
                 yield path.relative_to(output).as_posix(), path
 
 
-def _read_text(path: Path) -> str | None:
+def _read_owned(path: Path) -> str | None:
+    """The text of ``path`` if it is a regular file of ours (never through a link, never a FIFO,
+    device or socket, never above MAX_TREE_FILE), else None."""
     try:
-        return path.read_bytes().decode("utf-8")
-    except (OSError, UnicodeDecodeError):
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
         return None
+    with os.fdopen(descriptor, "rb") as stream:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_TREE_FILE:
+            return None
+        data = stream.read(MAX_TREE_FILE + 1)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return text if text.startswith(HEADER) and len(data) <= MAX_TREE_FILE else None
 
 
 def _escapes(output: Path, real: Path, relative: str) -> bool:
@@ -41,19 +70,35 @@ def _escapes(output: Path, real: Path, relative: str) -> bool:
     return target != real and real not in target.parents
 
 
+def interrupted(output: Path) -> bool:
+    """Whether a compile of this tree was killed after its commit point (the next compile completes it)."""
+    return (output / STATE / _JOURNAL).exists()
+
+
 def plan(tree: Mapping[str, str], output: Path) -> list[FileChange]:
     """What writing ``tree`` into ``output`` would create, change and delete, sorted by path.
 
     Raises InvalidInput when a file of the tree would replace a file lmcache-gitops did not
-    generate, or would be written through a symbolic link that leaves the output folder.
+    generate (or anything that is not a regular file), would be written through a symbolic link
+    that leaves the output folder, or when an interrupted compile left the tree half written.
     """
+    if interrupted(output):
+        raise InvalidInput(
+            [
+                Problem(
+                    str(output / STATE / _JOURNAL),
+                    1,
+                    "",
+                    "a compile of this tree was interrupted while it replaced files (or is replacing them now), "
+                    "so the tree is half written: run `lmcache-gitops compile` to complete it",
+                )
+            ]
+        )
     owned: dict[str, str] = {}
     problems = []
     for relative, path in _files(output):
-        if path.name.startswith(_TEMP_PREFIX):
-            continue
-        text = _read_text(path)
-        if text is not None and text.startswith(HEADER):
+        text = _read_owned(path)
+        if text is not None:
             owned[relative] = text
         elif relative in tree:
             problems.append(
@@ -78,51 +123,118 @@ def plan(tree: Mapping[str, str], output: Path) -> list[FileChange]:
     return sorted(changes, key=lambda c: c.path)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _state(output: Path) -> Path:
+    state = output / STATE
+    if state.is_symlink() or (state.exists() and not state.is_dir()):
+        raise InvalidInput([Problem(str(state), 1, "", "must be lmcache-gitops's state folder; move this file away")])
+    state.mkdir(parents=True, exist_ok=True)
+    ignore = state / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# lmcache-gitops's lock and, while it compiles, its journal and staged files\n*\n")
+    return state
+
+
+@contextmanager
+def locked(output: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+    """Hold the tree's lock: a second compile of the same output waits up to ``timeout`` seconds,
+    then fails naming the holder."""
+    state = _state(output)
+    lock = filelock.FileLock(state / _LOCK, timeout=timeout)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        holder = _text_or(state / _HOLDER, "holder unknown")
+        message = f"another lmcache-gitops compile of this tree holds its lock ({holder}); waited {timeout:g} s"
+        raise InvalidInput([Problem(str(state / _LOCK), 1, "", message)]) from None
+    try:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
+        (state / _HOLDER).write_text(f"pid {os.getpid()} on {socket.gethostname()}, since {when}")
+        yield
+    finally:
+        (state / _HOLDER).unlink(missing_ok=True)
+        lock.release()
+
+
+def _text_or(path: Path, default: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip() or default
+    except (OSError, UnicodeDecodeError):
+        return default
 
 
 def apply(changes: list[FileChange], output: Path) -> None:
-    """Make ``changes`` on disk: every new text is written to a temporary file beside its target
-    first, and only when all are written are they moved into place (each move atomic) and stale
-    files deleted. A compile killed before that leaves the tree as it was; the moves take
-    milliseconds, and the next compile removes leftover temporary files."""
-    _remove_temporary(output)
-    mode = 0o666 & ~_umask()
-    staged: list[tuple[str, Path]] = []
-    try:
-        for change in changes:
-            if change.new is None:
-                continue
-            target = output / change.path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX, dir=target.parent)
-            staged.append((temporary, target))
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(change.new.encode("utf-8"))
-            os.chmod(temporary, mode)
-    except BaseException:
-        for temporary, _ in staged:
-            Path(temporary).unlink(missing_ok=True)
-        raise
-    for temporary, target in staged:
-        os.replace(temporary, target)
+    """Make ``changes`` on disk, whole: hold the lock (`locked`) around it. Every new text is
+    staged first; only then is the journal written and are the files moved into place."""
+    state = _state(output)
+    staging = state / _STAGING
+    shutil.rmtree(staging, ignore_errors=True)
+    put = [change.path for change in changes if change.new is not None]
     for change in changes:
-        if change.new is None:
-            path = output / change.path
-            path.unlink(missing_ok=True)
+        if change.new is not None:
+            staged = staging / change.path
+            staged.parent.mkdir(parents=True, exist_ok=True)
+            staged.write_bytes(change.new.encode("utf-8"))
+    journal = {"put": put, "delete": [change.path for change in changes if change.new is None]}
+    pending = state / (_JOURNAL + ".new")
+    pending.write_text(json.dumps(journal))
+    os.replace(pending, state / _JOURNAL)  # the commit point
+    _complete(output)
+
+
+def recover(output: Path) -> bool:
+    """Before anything else under the lock: complete a compile killed after its commit point, or
+    drop what one killed before it staged (its tree is the old one, whole). True if it did either."""
+    state = output / STATE
+    if (state / _JOURNAL).exists():
+        _complete(output)
+        return True
+    if (state / _STAGING).exists():
+        shutil.rmtree(state / _STAGING)
+        return True
+    return False
+
+
+def _tree_path(relative: object) -> str | None:
+    """``relative`` if it is a path of the tree (a journal is read back, so it is checked)."""
+    if not isinstance(relative, str):
+        return None
+    parts = PurePosixPath(relative).parts
+    ok = len(parts) > 1 and parts[0] in (BASES, OVERLAYS) and not {"..", "."} & set(parts) and "\\" not in relative
+    return relative if ok and not relative.startswith("/") else None
+
+
+def _complete(output: Path) -> None:
+    """Make the journal's moves and deletions (each can be made again: a killed completion is
+    completed by the next one), then drop the journal and the staging folder."""
+    state = output / STATE
+    try:
+        journal = json.loads((state / _JOURNAL).read_text(encoding="utf-8"))
+        put, delete = list(journal["put"]), list(journal["delete"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise InvalidInput(
+            [
+                Problem(
+                    str(state / _JOURNAL), 1, "", "is not a journal lmcache-gitops wrote; delete it and compile again"
+                )
+            ]
+        ) from None
+    staging = state / _STAGING
+    for relative in filter(None, map(_tree_path, put)):
+        staged = staging / relative
+        if staged.is_file() and not staged.is_symlink():
+            target = output / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged, target)
+    for relative in filter(None, map(_tree_path, delete)):
+        path = output / relative
+        if _read_owned(path) is not None:  # only a file of ours, even if the journal says otherwise
+            path.unlink()
             _remove_empty_parents(path.parent, output)
+    (state / _JOURNAL).unlink()
+    shutil.rmtree(staging, ignore_errors=True)
 
 
 def _remove_empty_parents(folder: Path, output: Path) -> None:
     while folder != output and folder.is_dir() and not any(folder.iterdir()):
         folder.rmdir()
         folder = folder.parent
-
-
-def _remove_temporary(output: Path) -> None:
-    for _, path in _files(output):
-        if path.name.startswith(_TEMP_PREFIX) and path.name.endswith(_TEMP_SUFFIX):
-            path.unlink(missing_ok=True)
