@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from ..read.inputs import Source
 from ..read.yamlio import Document
 
 SPEC_SUFFIXES = (".yaml", ".yml")
+MAX_INPUT_BYTES = 16 * 2**20  # one input file; a fleet of 10,000 specs fits in well under that
 KUSTOMIZATIONS = frozenset({"kustomization.yaml", "kustomization.yml", "Kustomization"})
 
 
@@ -41,12 +44,31 @@ def read_files(paths: Iterable[str | Path]) -> tuple[list[Source], list[Problem]
                 )
                 continue
             try:
-                sources.append(Source(name, file.read_bytes().decode("utf-8")))
+                sources.append(Source(name, _read_input(file).decode("utf-8")))
             except UnicodeDecodeError as err:
                 problems.append(Problem(name, 1, "", f"the file is not UTF-8 text ({err.reason} at byte {err.start})"))
+            except _Refused as err:
+                problems.append(Problem(name, 1, "", str(err)))
             except OSError as err:
                 problems.append(Problem(name, 1, "", f"cannot read the file: {err.strerror or err}"))
     return sources, problems
+
+
+class _Refused(Exception):
+    """An input that is not a file to read: a FIFO, a device, a socket, or one too large."""
+
+
+def _read_input(path: Path) -> bytes:
+    """The bytes of a regular file of at most MAX_INPUT_BYTES (a link to one is fine)."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not block the read
+    with os.fdopen(descriptor, "rb") as stream:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            raise _Refused("is not a regular file (a FIFO, device or socket): give the files to read")
+        data = stream.read(MAX_INPUT_BYTES + 1)
+    if len(data) > MAX_INPUT_BYTES:
+        raise _Refused(f"is larger than {MAX_INPUT_BYTES // 2**20} MiB, the most one input file may hold: split it")
+    return data
 
 
 def _repository(folder: Path) -> Path | None:

@@ -186,9 +186,9 @@ def _environment_resources(
     return out, problems
 
 
-def _compile(inputs: Inputs, allow_skip: bool) -> tuple[Fleet, list[Problem]]:
+def _compile(inputs: Inputs, allow_skip: bool, project: Project) -> tuple[Fleet, list[Problem]]:
     try:
-        return compile_fleet(inputs, allow_skip=allow_skip), []
+        return compile_fleet(inputs, allow_skip=allow_skip, not_secrets=project.not_secrets), []
     except InvalidInput as err:
         return Fleet([], [], []), list(err.problems)
 
@@ -197,7 +197,15 @@ def build_project(project: Project, document: Document, inputs: Inputs, *, allow
     """Compile the bases and every environment; raises InvalidInput with every problem of all of them."""
     resources = inputs.resources
     problems = [*_names_problems(resources), *_setting_problems(project, document, {r.name for r in resources})]
-    base, found = _compile(inputs, allow_skip)
+    objects = {f"{r.kind}/{r.name}" for r in inputs.resources} | {f"{m.kind}/{m.name}" for m in inputs.manifests}
+    problems += [
+        document.problem(
+            ("notSecrets", key), f"names no object among the inputs (they are {', '.join(sorted(objects))})"
+        )
+        for key in sorted(project.not_secrets)
+        if key not in objects
+    ]
+    base, found = _compile(inputs, allow_skip, project)
     problems += found
     warnings = list(base.warnings)
     environments = []
@@ -207,7 +215,7 @@ def build_project(project: Project, document: Document, inputs: Inputs, *, allow
             Manifest(in_namespace(m.data, env.namespace), replace(m.document, context=_in_environment(env_name)))
             for m in inputs.manifests
         ]
-        compiled, more = _compile(Inputs(env_resources, moved), allow_skip)
+        compiled, more = _compile(Inputs(env_resources, moved), allow_skip, project)
         # A problem (or an allowed skip) of the input itself shows in every environment too: report it once.
         for known, new in ((problems, [*found, *more]), (warnings, compiled.warnings)):
             seen = {(p.source, p.line, p.path) for p in known}

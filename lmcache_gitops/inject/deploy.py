@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..build.fleet import Built, build_resources, manifest_problems
+from ..build.secrets import NotSecrets, secret_problems
 from ..errors import InvalidInput, Problem
 from ..k8s.kinds import sort_objects
 from ..read.inputs import Inputs
@@ -35,10 +36,12 @@ def deployed_objects(built: Iterable[Built], workloads: Iterable[Deployed]) -> I
         yield deployed.object
 
 
-def compile_fleet(inputs: Inputs, *, allow_skip: bool = False) -> Fleet:
-    """Compile ``inputs``; raises InvalidInput with every problem of the resources and the manifests."""
+def compile_fleet(inputs: Inputs, *, allow_skip: bool = False, not_secrets: NotSecrets | None = None) -> Fleet:
+    """Compile ``inputs``; raises InvalidInput with every problem of the resources and the
+    manifests, a secret-looking value among them included (unless ``not_secrets`` clears it)."""
     built, problems = build_resources(inputs.resources)
     problems += manifest_problems(inputs.manifests, built)
+    problems += secret_problems(inputs, not_secrets or {})
     wired, found = wire(inputs.manifests, built, allow_skip=allow_skip)
     if problems or found:
         raise InvalidInput([*problems, *found])

@@ -65,6 +65,9 @@ class Project(Model):
     """The folder that receives `bases/` and `overlays/`, relative to the project file."""
     namespace: Annotated[str, non_empty()] = "default"
     """The namespace of the bases for specs that set no metadata.namespace."""
+    not_secrets: dict[str, list[str]] = Field(default_factory=dict)
+    """Values lmcache-gitops would take for secrets that a reviewer has cleared: per object
+    (`<kind>/<name>`, such as `Deployment/vllm`), the field paths as its error names them."""
     environments: Annotated[
         dict[str, Environment], Rule(bool, "must declare at least one environment", minProperties=1)
     ]

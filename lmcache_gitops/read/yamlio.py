@@ -25,6 +25,7 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
 
 MAX_ALIAS_NODES = 10_000  # nodes that aliases may add to one file; real specs use few or none
 MAX_DEPTH = 100  # nesting levels; Kubernetes objects stay far below
+MAX_DOCUMENTS = 10_000  # documents in one file: a fleet's specs split over a few files stay below
 
 _PLAIN_TAGS = {
     "tag:yaml.org,2002:str",
@@ -207,6 +208,8 @@ def load_documents(text: str, source: str) -> tuple[list[Document], list[Problem
         for root in yaml.compose_all(text, Loader=_Loader):
             if root is None or (root.tag == "tag:yaml.org,2002:null" and isinstance(root, yaml.ScalarNode)):
                 continue
+            if len(documents) == MAX_DOCUMENTS:
+                raise _Invalid(_line(root), (), f"more than {MAX_DOCUMENTS} documents in one file: split it")
             reader = _Reader()
             data = reader.value(root, ())
             documents.append(Document(source, data, reader.lines))
