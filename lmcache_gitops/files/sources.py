@@ -106,7 +106,7 @@ def read_project_inputs(settings: Project, document: Document, root: Path) -> tu
         for index, pattern in enumerate(getattr(settings, field)):
             try:
                 found = sorted(p for p in root.glob(pattern) if _is_input(p) and p.resolve() != project_file)
-            except (ValueError, IndexError, NotImplementedError):  # pathlib's words for "not a glob of files"
+            except (ValueError, IndexError, NotImplementedError, OSError):  # "not a glob of files", "name too long"
                 problems.append(document.problem((field, index), "must be a glob of files, such as specs/**/*.yaml"))
                 continue
             if not found:

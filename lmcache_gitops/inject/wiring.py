@@ -317,7 +317,17 @@ def wire(
             workloads.append(Deployed(manifest, manifest.data))
             continue
         work = _Workload(manifest, allow_skip)
-        workloads.append(Deployed(manifest, _wire(work, found)))
+        builtin = kinds.WORKLOAD_API_VERSIONS[manifest.kind]
+        if manifest.data["apiVersion"] != builtin:
+            if _mentions_injection(work):
+                work.error(
+                    ("apiVersion",),
+                    f"opts in to injection, but only the built-in {manifest.kind} ({builtin}) runs the pods the "
+                    f"webhooks wire: set apiVersion to {builtin}, or remove the lmcache.ai/ labels and annotations",
+                )
+            workloads.append(Deployed(manifest, manifest.data))
+        else:
+            workloads.append(Deployed(manifest, _wire(work, found)))
         problems += work.problems
         warnings += work.warnings
     return Wired(workloads, warnings), problems

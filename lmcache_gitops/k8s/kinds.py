@@ -25,6 +25,18 @@ POD_TEMPLATES: dict[str, tuple[str, ...]] = {
     "StatefulSet": ("spec", "template"),
 }
 
+# The built-in API of each of those kinds: the only ones whose pods the webhooks see.
+WORKLOAD_API_VERSIONS = {
+    "CronJob": "batch/v1",
+    "DaemonSet": "apps/v1",
+    "Deployment": "apps/v1",
+    "Job": "batch/v1",
+    "Pod": "v1",
+    "ReplicaSet": "apps/v1",
+    "ReplicationController": "v1",
+    "StatefulSet": "apps/v1",
+}
+
 # The metadata that kustomize's commonAnnotations writes besides the object's own (its built-in
 # fieldspecs): pod templates, and a CronJob's job template too.
 _ANNOTATED_METADATA: dict[str, tuple[tuple[str, ...], ...]] = {
