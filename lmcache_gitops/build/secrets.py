@@ -24,6 +24,7 @@ from itertools import pairwise
 from typing import Any
 
 from ..errors import FieldPath, Problem, format_path
+from ..k8s.checks import leaves
 from ..read.inputs import Inputs
 
 NotSecrets = Mapping[str, Iterable[str]]  # "<kind>/<name>" -> field paths as problems print them
@@ -77,17 +78,6 @@ def _detectors() -> Iterator[None]:
         yield
 
 
-def _strings(value: Any, path: FieldPath) -> Iterator[tuple[FieldPath, str]]:
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(item, (*path, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _strings(item, (*path, index))
-
-
 def _env_lists(value: Any, path: FieldPath) -> Iterator[tuple[FieldPath, list[Any]]]:
     """Every list under a key `env`: containers', a spec's, an injection's."""
     if isinstance(value, dict):
@@ -137,8 +127,13 @@ def findings(data: dict[str, Any]) -> Iterator[tuple[FieldPath, str]]:
                 flagged.add((*path, index, "value"))
                 how = "valueFrom.secretKeyRef instead of value"
                 yield (*path, index, "value"), f"{variable['name']} holds a credential: " + _FIX.format(how=how)
-    for path, text in _strings(data, ()):
-        if path in flagged or len(text) < _MIN_SCANNED or path[:1] in (("apiVersion",), ("kind",)):
+    for path, text in leaves(data):
+        if (
+            not isinstance(text, str)
+            or path in flagged
+            or len(text) < _MIN_SCANNED
+            or path[:1] in (("apiVersion",), ("kind",))
+        ):
             continue
         if _url_password(text):
             yield (

@@ -93,16 +93,21 @@ def _shown(value: Any) -> str:
     return "a list" if isinstance(value, list) else json.dumps(value)
 
 
-def non_finite(value: Any, path: FieldPath) -> Iterator[FieldPath]:
-    """The paths of the infinite and NaN numbers in ``value``."""
-    if isinstance(value, float) and not math.isfinite(value):
-        yield path
-    elif isinstance(value, dict):
+def leaves(value: Any, path: FieldPath = ()) -> Iterator[tuple[FieldPath, Any]]:
+    """Every scalar of JSON-like ``value`` with its path."""
+    if isinstance(value, dict):
         for key, item in value.items():
-            yield from non_finite(item, (*path, key))
+            yield from leaves(item, (*path, key))
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from non_finite(item, (*path, index))
+            yield from leaves(item, (*path, index))
+    else:
+        yield path, value
+
+
+def non_finite(value: Any, path: FieldPath) -> Iterator[FieldPath]:
+    """The paths of the infinite and NaN numbers in ``value``."""
+    return (where for where, leaf in leaves(value, path) if isinstance(leaf, float) and not math.isfinite(leaf))
 
 
 def _label_key(key: str) -> str | None:
