@@ -44,6 +44,7 @@ def test_mutated_projects_keep_the_contract(tmp_path: Path) -> None:
             failed.append(outcome)
     if failed:
         pytest.fail(
-            f"{len(failed)} of {CASES + len(REGRESSIONS)} cases failed:\n\n" + "\n\n".join(outcome.report() for outcome in failed),
+            f"{len(failed)} of {CASES + len(REGRESSIONS)} cases failed:\n\n"
+            + "\n\n".join(outcome.report() for outcome in failed),
             pytrace=False,
         )
