@@ -84,11 +84,12 @@ def output_folder(settings: Project, document: Document, root: Path) -> tuple[Pa
     stay inside the git repository of the project file (or, outside any, inside the project's
     folder), so that the tree is committed with the specs and a typo cannot reach other files."""
     output = root / settings.output
-    boundary = _repository(root.resolve()) or root.resolve()
+    repository = _repository(root.resolve())
+    boundary = repository or root.resolve()
     where = ("output",)
     resolved = output.resolve()
     if resolved != boundary and boundary not in resolved.parents:
-        inside = "the git repository" if _repository(root.resolve()) else "the project's folder"
+        inside = "the git repository" if repository else "the project's folder"
         return output, [document.problem(where, f"must be inside {inside} ({boundary}), where the tree is committed")]
     if output.exists() and not output.is_dir():
         return output, [document.problem(where, f"{output} is not a folder")]
