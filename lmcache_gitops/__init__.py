@@ -158,8 +158,9 @@ class LoadedProject:
     output: Path
     build: ProjectBuild
 
-    def tree(self) -> Tree:
-        return build_tree(self.build)
+    def tree(self, *, rendered: bool = False) -> Tree:
+        """Every file of the tree (with rendered/ when the project or ``rendered`` asks for it)."""
+        return build_tree(self.build, rendered=rendered)
 
 
 def load_project(path: str | Path = PROJECT_FILE, *, allow_skip: bool = False) -> LoadedProject:
@@ -181,11 +182,13 @@ def load_project(path: str | Path = PROJECT_FILE, *, allow_skip: bool = False) -
         raise InvalidInput(problems)
     root = file.parent
     output, problems = sources.output_folder(settings, document, root)
+    tree, more = sources.tree_in_repository(settings, document, root)
+    problems += more
     found, unread = sources.read_project_inputs(settings, document, root)
     inputs, more = reading.load(found, settings.namespace)
     if problems or unread or more:
         raise InvalidInput([*problems, *unread, *more])
-    return LoadedProject(file, output, build_project(settings, document, inputs, allow_skip=allow_skip))
+    return LoadedProject(file, output, build_project(settings, document, inputs, allow_skip=allow_skip, tree=tree))
 
 
 def render_environment(
@@ -202,18 +205,22 @@ def render_environment(
 
 
 def compile_project(
-    path: str | Path = PROJECT_FILE, *, allow_skip: bool = False, lock_timeout: float = treeio.LOCK_TIMEOUT
+    path: str | Path = PROJECT_FILE,
+    *,
+    allow_skip: bool = False,
+    rendered: bool = False,
+    lock_timeout: float = treeio.LOCK_TIMEOUT,
 ) -> Report:
     """Write the project's tree, pruning the generated files it no longer has; the report lists
     every file created, changed or deleted (none when the tree was up to date), and the allowed
-    webhook skips as warnings.
+    webhook skips as warnings. ``rendered`` writes rendered/ even when the project does not ask for it.
 
     The tree is replaced whole or not at all: a compile killed at any moment leaves the old tree,
     or one the next compile completes first. A second compile of the same output waits up to
     ``lock_timeout`` seconds for the first, then raises InvalidInput naming it.
     """
     loaded = load_project(path, allow_skip=allow_skip)
-    tree = loaded.tree()
+    tree = loaded.tree(rendered=rendered)
     with treeio.locked(loaded.output, lock_timeout):
         treeio.recover(loaded.output)
         changes = treeio.plan(tree, loaded.output)
@@ -222,9 +229,9 @@ def compile_project(
     return Report(changes, written=bool(changes), output=str(loaded.output), warnings=loaded.build.warnings)
 
 
-def check_project(path: str | Path = PROJECT_FILE, *, allow_skip: bool = False) -> Report:
+def check_project(path: str | Path = PROJECT_FILE, *, allow_skip: bool = False, rendered: bool = False) -> Report:
     """Compare the project's tree with the files on disk, writing nothing; raises InvalidInput
     when a killed compile left the tree half written."""
     loaded = load_project(path, allow_skip=allow_skip)
-    changes = treeio.plan(loaded.tree(), loaded.output)
+    changes = treeio.plan(loaded.tree(rendered=rendered), loaded.output)
     return Report(changes, written=False, output=str(loaded.output), warnings=loaded.build.warnings)

@@ -27,7 +27,13 @@ HEADER = (
 )
 KUSTOMIZATION = "kustomization.yaml"
 BASES, OVERLAYS, PATCHES = "bases", "overlays", "patches"
+CLUSTERS, RENDERED = "clusters", "rendered"
+TOP_FOLDERS = (BASES, OVERLAYS, CLUSTERS, RENDERED)  # below the output folder: everything lmcache-gitops writes
 WORKLOADS = "_workloads"  # no resource can have this name: resource names are DNS-1123 subdomains
+ARGOCD = "_argocd"  # clusters/_argocd/: the ApplicationSet; no environment can have this name either
+# An environment's overlay in two tiers, applied in this order: what the specs generate (and the
+# namespace), then the user's workloads.
+CACHE_TIER, WORKLOADS_TIER = "cache", "workloads"
 
 
 def file_name(obj: dict[str, Any]) -> str:

@@ -42,7 +42,7 @@ def project(tmp_path: Path) -> Path:
 def test_compile_writes_the_tree_then_reports_it_up_to_date(project: Path) -> None:
     first = run("compile", cwd=project.parent)
     assert first.returncode == 1, first.stderr
-    assert "  created  overlays/dev/patches/daemonset.cache.yaml" in first.stdout.splitlines()
+    assert "  created  overlays/dev/cache/patches/daemonset.cache.yaml" in first.stdout.splitlines()
     assert "  created  bases/coord/deployment.coord.yaml" in first.stdout.splitlines()
     tree = _files(project.parent / "overlays")
     second = run("compile", cwd=project.parent)
@@ -64,9 +64,11 @@ def test_every_file_carries_the_header_and_one_object(project: Path) -> None:
 
 def test_kustomizations_use_current_fields_in_kustomize_order(project: Path) -> None:
     lg.compile_project(project)
-    overlay = yaml.safe_load((project.parent / "overlays/dev/kustomization.yaml").read_text())
+    environment = yaml.safe_load((project.parent / "overlays/dev/kustomization.yaml").read_text())
+    assert environment["resources"] == ["cache"]  # no workloads: one tier
+    overlay = yaml.safe_load((project.parent / "overlays/dev/cache/kustomization.yaml").read_text())
     assert list(overlay) == ["apiVersion", "kind", "resources", "namespace", "patches"]
-    assert overlay["resources"] == ["../../bases/cache", "../../bases/coord"]
+    assert overlay["resources"] == ["../../../bases/cache", "../../../bases/coord"]
     # The coordinator's objects hold no namespace in strings and dev overrides nothing of it: no patch.
     assert overlay["patches"] == [
         {"path": "patches/configmap.cache-connection.yaml"},
@@ -78,7 +80,7 @@ def test_kustomizations_use_current_fields_in_kustomize_order(project: Path) -> 
         {"x": {"namespace": "x", "labels": {"team": "a"}, "annotations": {"o": "p"}}},
     )
     lg.compile_project(labelled)
-    overlay = yaml.safe_load((project.parent / "overlays/x/kustomization.yaml").read_text())
+    overlay = yaml.safe_load((project.parent / "overlays/x/cache/kustomization.yaml").read_text())
     assert list(overlay) == ["apiVersion", "kind", "resources", "namespace", "labels", "commonAnnotations", "patches"]
     assert overlay["labels"] == [{"pairs": {"team": "a"}}]  # includeSelectors stays false: selectors are immutable
 
@@ -90,7 +92,7 @@ def test_check_names_each_stale_file_and_field_and_writes_nothing(project: Path)
     project.write_text(text)
     result = run("compile", "--check", cwd=project.parent)
     assert result.returncode == 1
-    assert "  changed  overlays/dev/patches/daemonset.cache.yaml" in result.stdout
+    assert "  changed  overlays/dev/cache/patches/daemonset.cache.yaml" in result.stdout
     assert '      spec.template.spec.containers[0].args[7]: "5.0" -> "7.0"' in result.stdout
     assert result.stdout.endswith("Run `lmcache-gitops compile` to update it.\n")
     assert _files(project.parent) == {**before, "lmcache-gitops.yaml": text}
@@ -98,7 +100,7 @@ def test_check_names_each_stale_file_and_field_and_writes_nothing(project: Path)
     report = json.loads(run("compile", "--check", "--format", "json", cwd=project.parent).stdout)
     assert report["upToDate"] is False and report["written"] is False
     [changed] = report["files"]
-    assert changed["path"] == "overlays/dev/patches/daemonset.cache.yaml" and changed["change"] == "changed"
+    assert changed["path"] == "overlays/dev/cache/patches/daemonset.cache.yaml" and changed["change"] == "changed"
     assert {"path": "spec.template.spec.containers[0].args[7]", "old": "5.0", "new": "7.0"} in changed["fields"]
 
 
@@ -116,7 +118,7 @@ def test_problems_come_as_json_too(project: Path) -> None:
 
 def test_prune_deletes_only_generated_files_and_emptied_folders(project: Path) -> None:
     lg.compile_project(project)
-    mine = project.parent / "overlays/dev/patches/extra.yaml"
+    mine = project.parent / "overlays/dev/cache/patches/extra.yaml"
     mine.write_text("# my own patch\n")
     write_project(project.parent, [resource("LMCacheEngine", name="cache", namespace=None)], ENVIRONMENTS)
     report = lg.compile_project(project)
@@ -372,7 +374,7 @@ def test_pre_commit_hooks_fix_then_pass(tmp_path: Path) -> None:
         return sh(sys.executable, "-m", "pre_commit", "run", hook_id)
 
     check = hook("lmcache-gitops-check")
-    assert check.returncode == 1 and "changed  overlays/dev/patches/daemonset.kv-cache.yaml" in check.stdout, (
+    assert check.returncode == 1 and "changed  overlays/dev/cache/patches/daemonset.kv-cache.yaml" in check.stdout, (
         check.stdout + check.stderr
     )
     fix = hook("lmcache-gitops-compile")

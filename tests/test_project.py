@@ -85,7 +85,7 @@ def problems_of(
         (
             {"dev": {"namespace": "x"}},
             {"output": "/srv/tree"},
-            "lmcache-gitops.yaml:4: output: must be a path relative to the project file",
+            "lmcache-gitops.yaml:4: output: must be a relative path (the same on every machine)",
         ),
         ({}, {}, "lmcache-gitops.yaml:1: environments: must declare at least one environment"),
         (

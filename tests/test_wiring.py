@@ -207,7 +207,7 @@ def test_the_tree_keeps_the_users_file_and_delivers_the_wiring_as_patches(tmp_pa
     assert base == workload()
     wiring = (tmp_path / "bases/_workloads/patches/deployment.vllm.yaml").read_text()
     assert "lmcache.ai/lmcache-injected" in wiring and "tcp://test.ns.svc.cluster.local" in wiring
-    overlay = (tmp_path / "overlays/dev/patches/deployment.vllm.yaml").read_text()
+    overlay = (tmp_path / "overlays/dev/workloads/patches/deployment.vllm.yaml").read_text()
     assert "tcp://test.ns-dev.svc.cluster.local" in overlay
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import posixpath
 import stat
 from collections.abc import Iterable
 from pathlib import Path
@@ -94,6 +95,25 @@ def output_folder(settings: Project, document: Document, root: Path) -> tuple[Pa
     if output.exists() and not output.is_dir():
         return output, [document.problem(where, f"{output} is not a folder")]
     return output, []
+
+
+def tree_in_repository(settings: Project, document: Document, root: Path) -> tuple[str | None, list[Problem]]:
+    """Where the output folder is inside the repository (a POSIX path) that Argo CD or Flux reads,
+    when the project delivers: `repository.path`, or the project's folder below the root of the
+    git repository that holds it."""
+    if settings.delivery is None or settings.repository is None:
+        return None, []
+    path = settings.repository.path
+    if path is None:
+        repository = _repository(root.resolve())
+        if repository is None:
+            return None, [
+                document.problem(
+                    ("repository",), f"no git repository holds {root}: set repository.path, the project's folder in it"
+                )
+            ]
+        path = root.resolve().relative_to(repository).as_posix()
+    return posixpath.normpath(posixpath.join(path, settings.output)), []
 
 
 def read_project_inputs(settings: Project, document: Document, root: Path) -> tuple[list[Source], list[Problem]]:

@@ -1,6 +1,6 @@
 """The tree on disk: compares it with the compiled tree and replaces it whole, or not at all.
 
-lmcache-gitops owns exactly the regular files below bases/ and overlays/ that start with its
+lmcache-gitops owns exactly the regular files below bases/, overlays/, clusters/ and rendered/ that start with its
 header line, and its state folder `.lmcache-gitops/` in the output folder. It never overwrites or
 deletes any other file, never follows a symbolic link into the tree, never opens anything but a
 regular file there, and never writes outside the output folder.
@@ -27,7 +27,7 @@ import filelock
 
 from ..errors import InvalidInput, Problem
 from ..gitops.drift import FileChange
-from ..naming import BASES, HEADER, OVERLAYS
+from ..naming import HEADER, TOP_FOLDERS
 
 STATE = ".lmcache-gitops"  # in the output folder; it holds its own .gitignore, so git skips it
 _LOCK, _HOLDER, _JOURNAL, _STAGING = "lock", "holder", "journal.json", "staging"
@@ -36,7 +36,7 @@ LOCK_TIMEOUT = 60.0  # seconds a compile waits for another compile of the same t
 
 
 def _files(output: Path) -> Iterator[tuple[str, Path]]:
-    for top in (BASES, OVERLAYS):
+    for top in TOP_FOLDERS:
         for folder, dirs, files in os.walk(output / top):  # symbolic links to folders are not followed
             dirs.sort()
             for name in sorted(files):
@@ -199,7 +199,7 @@ def _tree_path(relative: object) -> str | None:
     if not isinstance(relative, str):
         return None
     parts = PurePosixPath(relative).parts
-    ok = len(parts) > 1 and parts[0] in (BASES, OVERLAYS) and not {"..", "."} & set(parts) and "\\" not in relative
+    ok = len(parts) > 1 and parts[0] in TOP_FOLDERS and not {"..", "."} & set(parts) and "\\" not in relative
     return relative if ok and not relative.startswith("/") else None
 
 

@@ -15,10 +15,11 @@ from ..inject.wiring import Deployed
 from ..k8s import checks
 from ..k8s.kinds import annotated_metadata, in_namespace, sort_objects
 from ..models.project_file import Environment, Project
-from ..naming import selector_labels
+from ..naming import CACHE_TIER, WORKLOADS_TIER, selector_labels
 from ..read.inputs import Inputs, Manifest, Resource, parse, repeats
 from ..read.messages import validate_as
 from ..read.yamlio import Document, Override
+from . import delivery, substitution
 
 Objects = list[dict[str, Any]]
 
@@ -48,13 +49,24 @@ class EnvironmentBuild:
     settings: Environment
     built: list[Built]
     workloads: list[Deployed]
+    namespace: dict[str, Any] | None = None  # the environment's Namespace object, when it owns it
+
+    def tiers(self) -> dict[str, Objects]:
+        """What each tier of the overlay deploys, exactly as `kustomize build overlays/<name>/<tier>`
+        gives it: the cache tier (the namespace and what the specs generate), then the workloads
+        (only in a project that has any)."""
+        labels, annotations = self.settings.labels or {}, self.settings.annotations or {}
+        cache = [*([self.namespace] if self.namespace else []), *deployed_objects(self.built, [])]
+        tiers = {CACHE_TIER: cache}
+        if self.workloads:
+            tiers[WORKLOADS_TIER] = [deployed.object for deployed in self.workloads]
+        return {
+            tier: sort_objects(add_metadata(o, labels, annotations) for o in found) for tier, found in tiers.items()
+        }
 
     def objects(self) -> Objects:
         """Everything the environment deploys, exactly as `kustomize build overlays/<name>` gives it."""
-        labels, annotations = self.settings.labels or {}, self.settings.annotations or {}
-        return sort_objects(
-            add_metadata(obj, labels, annotations) for obj in deployed_objects(self.built, self.workloads)
-        )
+        return sort_objects(obj for objects in self.tiers().values() for obj in objects)
 
 
 @dataclass(frozen=True)
@@ -62,9 +74,17 @@ class ProjectBuild:
     """The whole project, compiled: the bases (the specs as written, the manifests wired in the
     base namespace), every environment, and the webhook skips that were allowed."""
 
+    project: Project
     base: Fleet  # its objects are what `kustomize build bases` gives
     environments: list[EnvironmentBuild]
     warnings: list[Problem]
+    tree: str | None = None  # where the tree is in the repository, for the delivery objects
+
+    def clusters(self) -> dict[str, Objects]:
+        """Per folder below clusters/, the objects that make Argo CD or Flux sync the environments."""
+        if self.tree is None:
+            return {}
+        return delivery.cluster_objects(self.project, self.tree, {env.name: env.tiers() for env in self.environments})
 
     def environment(self, name: str) -> EnvironmentBuild:
         for env in self.environments:
@@ -112,6 +132,7 @@ def parse_project(document: Document) -> Project:
 
 def _setting_problems(project: Project, document: Document, names: set[str]) -> Iterator[Problem]:
     """Checks of the project file that need the resources' names."""
+    argo = {name for name, target in delivery.targets(project).items() if target.tool == "argocd"}
     for env_name, env in project.environments.items():
         where: FieldPath = ("environments", env_name)
         if reason := checks.dns1123_label(env_name):
@@ -122,6 +143,10 @@ def _setting_problems(project: Project, document: Document, names: set[str]) -> 
             if name not in names:
                 yield document.problem((*where, "include", index), _unknown(name, names))
         findings = [*_metadata_findings(where, env.labels, env.annotations)]
+        findings += checks.labels((*where, "namespaceLabels"), env.namespace_labels)
+        findings += checks.annotation_keys((*where, "namespaceAnnotations"), env.namespace_annotations)
+        if env_name in argo:
+            findings += _wave_findings(where, env)
         for name, override in env.overrides.items():
             if name not in names:
                 findings.append(((*where, "overrides", name), _unknown(name, names)))
@@ -130,6 +155,21 @@ def _setting_problems(project: Project, document: Document, names: set[str]) -> 
             findings += _metadata_findings((*where, "overrides", name), override.labels, override.annotations)
         for path, message in findings:
             yield document.problem(path, message)
+
+
+def _wave_findings(where: FieldPath, env: Environment) -> Iterator[checks.Finding]:
+    """Argo CD's sync waves order the environment; an annotation that sets one for all would undo that."""
+    settings = [((*where, "annotations"), env.annotations)]
+    settings += [((*where, "overrides", name, "annotations"), o.annotations) for name, o in env.overrides.items()]
+    for path, mapping in settings:
+        if delivery.SYNC_WAVE in (mapping or {}):
+            yield (
+                (*path, delivery.SYNC_WAVE),
+                (
+                    "lmcache-gitops sets the sync wave (namespace, then the cache tier, then the workloads): "
+                    "set it on a workload's own manifest instead"
+                ),
+            )
 
 
 def _metadata_findings(
@@ -193,10 +233,14 @@ def _compile(inputs: Inputs, allow_skip: bool, project: Project) -> tuple[Fleet,
         return Fleet([], [], []), list(err.problems)
 
 
-def build_project(project: Project, document: Document, inputs: Inputs, *, allow_skip: bool = False) -> ProjectBuild:
-    """Compile the bases and every environment; raises InvalidInput with every problem of all of them."""
+def build_project(
+    project: Project, document: Document, inputs: Inputs, *, allow_skip: bool = False, tree: str | None = None
+) -> ProjectBuild:
+    """Compile the bases and every environment; raises InvalidInput with every problem of all of
+    them. ``tree`` is where the tree is in the repository (needed for `delivery`)."""
     resources = inputs.resources
     problems = [*_names_problems(resources), *_setting_problems(project, document, {r.name for r in resources})]
+    problems += delivery.problems(project, document)
     objects = {f"{r.kind}/{r.name}" for r in inputs.resources} | {f"{m.kind}/{m.name}" for m in inputs.manifests}
     problems += [
         document.problem(
@@ -208,20 +252,43 @@ def build_project(project: Project, document: Document, inputs: Inputs, *, allow
     base, found = _compile(inputs, allow_skip, project)
     problems += found
     warnings = list(base.warnings)
+    targets = delivery.targets(project)
     environments = []
     for env_name, env in sorted(project.environments.items()):
+        target = targets.get(env_name)
         env_resources, found = _environment_resources(env_name, env, resources, document)
         moved = [
             Manifest(in_namespace(m.data, env.namespace), replace(m.document, context=_in_environment(env_name)))
             for m in inputs.manifests
         ]
         compiled, more = _compile(Inputs(env_resources, moved), allow_skip, project)
+        if target is not None and target.flux is not None:
+            more += substitution.problems(env_name, env, target.flux, env_resources, moved, document)
+        built = [_with_extra_metadata(env, item) for item in compiled.built]
+        compiled_env = EnvironmentBuild(env_name, env, built, compiled.workloads)
+        if delivery.creates_namespace(project, env):
+            deployed = compiled_env.objects()
+            more += delivery.pod_security_problems(env_name, env, deployed, document)
+            compiled_env = replace(
+                compiled_env, namespace=delivery.namespace_object(env.namespace, env, deployed, target)
+            )
         # A problem (or an allowed skip) of the input itself shows in every environment too: report it once.
         for known, new in ((problems, [*found, *more]), (warnings, compiled.warnings)):
             seen = {(p.source, p.line, p.path) for p in known}
             known += [p for p in new if (p.source, p.line, p.path) not in seen]
-        built = [_with_extra_metadata(env, item) for item in compiled.built]
-        environments.append(EnvironmentBuild(env_name, env, built, compiled.workloads))
+        if target is not None and target.tool == "argocd":
+            compiled_env = _in_waves(compiled_env)
+        environments.append(compiled_env)
     if problems:
         raise InvalidInput(problems)
-    return ProjectBuild(base, environments, sorted(warnings))
+    return ProjectBuild(project, base, environments, sorted(warnings), tree)
+
+
+def _in_waves(env: EnvironmentBuild) -> EnvironmentBuild:
+    """``env`` with each object in its Argo CD sync wave: the cache tier, then the workloads."""
+    cache, workloads = delivery.WAVES[CACHE_TIER], delivery.WAVES[WORKLOADS_TIER]
+    return replace(
+        env,
+        built=[replace(item, objects=[delivery.with_wave(o, cache) for o in item.objects]) for item in env.built],
+        workloads=[replace(d, object=delivery.with_wave(d.object, workloads)) for d in env.workloads],
+    )

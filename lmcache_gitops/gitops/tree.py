@@ -5,9 +5,13 @@
     bases/<resource>/<kind>.<name>.yaml       one object per file, in the base namespace
     bases/_workloads/<kind>.<name>.yaml       a copy of each of the user's objects, as written
     bases/_workloads/patches/<kind>.<name>.yaml   the webhook's wiring of a workload (base namespace)
-    overlays/<env>/kustomization.yaml         the bases, the namespace, labels, annotations, patches
-    overlays/<env>/patches/<kind>.<name>.yaml what differs in the environment (strategic merge)
-    overlays/<env>/<kind>.<name>.yaml         an object only the environment has
+    overlays/<env>/kustomization.yaml         the environment: its tiers
+    overlays/<env>/cache/kustomization.yaml   the bases of the specs, the namespace, labels, annotations, patches
+    overlays/<env>/cache/patches/<kind>.<name>.yaml   what differs in the environment (strategic merge)
+    overlays/<env>/cache/<kind>.<name>.yaml   an object only the environment has (its Namespace, ...)
+    overlays/<env>/workloads/...              the same for the user's workloads (applied second)
+    clusters/<env>/...                        what makes Argo CD or Flux sync it (see delivery.py)
+    rendered/<env>/<kind>.<name>.yaml         with `rendered`: every object the environment deploys
 
 Kustomize's namespace transformer rewrites metadata.namespace but not names inside strings (the
 connection JSON's host, coordinator URLs in args): those differ from the base in every
@@ -21,7 +25,18 @@ from typing import Any
 from ..build.fleet import Built
 from ..errors import InvalidInput, Problem
 from ..inject.wiring import Deployed
-from ..naming import BASES, HEADER, KUSTOMIZATION, OVERLAYS, PATCHES, WORKLOADS, file_name
+from ..naming import (
+    BASES,
+    CACHE_TIER,
+    HEADER,
+    KUSTOMIZATION,
+    OVERLAYS,
+    PATCHES,
+    RENDERED,
+    WORKLOADS,
+    WORKLOADS_TIER,
+    file_name,
+)
 from ..read.inputs import Manifest, Resource
 from ..read.yamlio import dump_all
 from . import smp
@@ -105,55 +120,89 @@ def _patch(
 
 
 def _overlay(env: EnvironmentBuild, base: list[Built], workloads: list[Deployed]) -> tuple[Tree, list[Problem]]:
+    """The environment's overlay: a folder per tier, and a kustomization that builds them all."""
     folder = f"{OVERLAYS}/{env.name}"
-    base_objects = {item.resource.name: {_key(obj): obj for obj in item.objects} for item in base}
     tree: Tree = {}
-    resources: list[str] = []
-    patches: list[dict[str, str]] = []
     problems: list[Problem] = []
-
-    def add_patch(owner: Resource | Manifest, old: dict[str, Any], new: dict[str, Any] | None) -> None:
-        change = _patch(owner, old, new, problems)
-        if change is not None:
-            path = f"{PATCHES}/{file_name(old)}"
-            patches.append({"path": path})
-            tree[f"{folder}/{path}"] = _text(change)
-
+    base_objects = {item.resource.name: {_key(obj): obj for obj in item.objects} for item in base}
+    cache = _Tier(f"{folder}/{CACHE_TIER}", tree, problems)
+    if env.namespace is not None:
+        cache.add_object(env.namespace)
     for item in env.built:
-        resource = item.resource
-        resources.append(f"../../{BASES}/{resource.name}")
-        before = base_objects[resource.name]
+        cache.resources.append(f"../../../{BASES}/{item.resource.name}")
+        before = base_objects[item.resource.name]
         after = {_key(obj): obj for obj in item.objects}
         for key in sorted(before.keys() | after.keys()):
             old, new = before.get(key), after.get(key)
             if old is not None:
-                add_patch(resource, old, new)
+                cache.add_patch(item.resource, old, new)
             elif new is not None:
-                resources.append(file_name(new))
-                tree[f"{folder}/{file_name(new)}"] = _text(new)
+                cache.add_object(new)
+    tiers = [cache]
     if workloads:
-        resources.append(f"../../{BASES}/{WORKLOADS}")
-    # The environment has the same manifests, in the same order, moved to its namespace.
-    for in_base, in_env in zip(workloads, env.workloads, strict=True):
-        add_patch(in_base.manifest, in_base.object, in_env.object)
-    settings = env.settings
-    tree[f"{folder}/{KUSTOMIZATION}"] = _kustomization(
-        resources=sorted(resources),
-        namespace=settings.namespace,
-        labels=[{"pairs": dict(sorted(settings.labels.items()))}] if settings.labels else None,
-        commonAnnotations=dict(sorted(settings.annotations.items())) if settings.annotations else None,
-        patches=sorted(patches, key=lambda p: p["path"]) or None,
-    )
+        tier = _Tier(f"{folder}/{WORKLOADS_TIER}", tree, problems)
+        tier.resources.append(f"../../../{BASES}/{WORKLOADS}")
+        # The environment has the same manifests, in the same order, moved to its namespace.
+        for in_base, in_env in zip(workloads, env.workloads, strict=True):
+            tier.add_patch(in_base.manifest, in_base.object, in_env.object)
+        tiers.append(tier)
+    for tier in tiers:
+        tier.write(env)
+    tree[f"{folder}/{KUSTOMIZATION}"] = _kustomization(resources=[tier.folder.rpartition("/")[2] for tier in tiers])
     return tree, problems
 
 
-def build_tree(build: ProjectBuild) -> Tree:
-    """Every file of the tree; raises InvalidInput when an environment's change cannot be patched."""
+class _Tier:
+    """One tier's folder of an overlay, filled in: its resources, its objects and its patches."""
+
+    def __init__(self, folder: str, tree: Tree, problems: list[Problem]) -> None:
+        self.folder, self.tree, self.problems = folder, tree, problems
+        self.resources: list[str] = []
+        self.patches: list[dict[str, str]] = []
+
+    def add_object(self, obj: dict[str, Any]) -> None:
+        """An object only the environment has."""
+        self.resources.append(file_name(obj))
+        self.tree[f"{self.folder}/{file_name(obj)}"] = _text(obj)
+
+    def add_patch(self, owner: Resource | Manifest, old: dict[str, Any], new: dict[str, Any] | None) -> None:
+        change = _patch(owner, old, new, self.problems)
+        if change is not None:
+            path = f"{PATCHES}/{file_name(old)}"
+            self.patches.append({"path": path})
+            self.tree[f"{self.folder}/{path}"] = _text(change)
+
+    def write(self, env: EnvironmentBuild) -> None:
+        settings = env.settings
+        self.tree[f"{self.folder}/{KUSTOMIZATION}"] = _kustomization(
+            resources=sorted(self.resources) or None,
+            namespace=settings.namespace,
+            labels=[{"pairs": dict(sorted(settings.labels.items()))}] if settings.labels else None,
+            commonAnnotations=dict(sorted(settings.annotations.items())) if settings.annotations else None,
+            patches=sorted(self.patches, key=lambda p: p["path"]) or None,
+        )
+
+
+def _objects_folder(folder: str, objects: list[dict[str, Any]], *, kustomization: bool) -> Tree:
+    """A file per object, and a kustomization naming them all when ``kustomization``."""
+    tree = {f"{folder}/{file_name(obj)}": _text(obj) for obj in objects}
+    if kustomization:
+        tree[f"{folder}/{KUSTOMIZATION}"] = _kustomization(resources=sorted(file_name(obj) for obj in objects))
+    return tree
+
+
+def build_tree(build: ProjectBuild, *, rendered: bool = False) -> Tree:
+    """Every file of the tree, with rendered/ when the project or ``rendered`` asks for it; raises
+    InvalidInput when an environment's change cannot be patched."""
     tree, problems = _bases(build.base.built, build.base.workloads)
     for env in build.environments:
         overlay, found = _overlay(env, build.base.built, build.base.workloads)
         tree.update(overlay)
         problems += found
+        if rendered or build.project.rendered:
+            tree.update(_objects_folder(f"{RENDERED}/{env.name}", env.objects(), kustomization=False))
+    for folder, objects in build.clusters().items():
+        tree.update(_objects_folder(folder, objects, kustomization=True))
     if problems:
         raise InvalidInput(problems)
     return dict(sorted(tree.items()))

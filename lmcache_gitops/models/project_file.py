@@ -10,17 +10,8 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from .base import Model, Rule, non_empty
-from .shared import StringMap
-
-RelativePath = Annotated[
-    str,
-    non_empty(),
-    Rule(
-        lambda v: not v.startswith(("/", "\\")) and ":" not in v,
-        "must be a path relative to the project file (the same on every machine)",
-    ),
-    Rule(lambda v: v.isprintable(), "must be a path of printable characters (no control characters)"),
-]
+from .delivery import Delivery, Repository
+from .shared import RelativePath, StringMap
 
 
 class ResourceOverride(Model):
@@ -48,6 +39,13 @@ class Environment(Model):
     """Added to every object of the environment and to pod templates (kustomize `commonAnnotations`)."""
     overrides: dict[str, ResourceOverride] = Field(default_factory=dict)
     """Per resource name: the spec changes, labels and annotations of this environment."""
+    create_namespace: bool | None = None
+    """Emit the namespace as an object of the environment, labelled for privileged Pod Security
+    when anything in it needs that (default: true when `delivery` is set)."""
+    namespace_labels: StringMap | None = None
+    """Added to the namespace object's labels."""
+    namespace_annotations: StringMap | None = None
+    """Added to the namespace object's annotations."""
 
 
 class Project(Model):
@@ -68,6 +66,14 @@ class Project(Model):
     not_secrets: dict[str, list[str]] = Field(default_factory=dict)
     """Values lmcache-gitops would take for secrets that a reviewer has cleared: per object
     (`<kind>/<name>`, such as `Deployment/vllm`), the field paths as its error names them."""
+    rendered: bool = False
+    """Also write `rendered/<env>/`: every object each environment deploys, fully built, one file
+    per object (what `kustomize build overlays/<env>` gives), for review and for plain-directory sync."""
+    repository: Repository | None = None
+    """The git repository Argo CD or Flux reads the tree from (needed by `delivery`)."""
+    delivery: Delivery | None = None
+    """Who syncs which environment: compiled into `clusters/<env>/` (Argo CD Applications, Flux
+    Kustomizations and GitRepository)."""
     environments: Annotated[
         dict[str, Environment], Rule(bool, "must declare at least one environment", minProperties=1)
     ]

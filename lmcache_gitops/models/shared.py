@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ..k8s.schema import Kube
-from .base import Model, at_least, greater_than, in_range, non_empty, rule_error
+from .base import Model, Rule, at_least, greater_than, in_range, non_empty, rule_error
 
 Int32 = Annotated[int, in_range(-(2**31), 2**31 - 1, message="must be a 32-bit integer")]
 EnginePort = Annotated[Int32, in_range(1024, 65535)]
@@ -18,6 +18,15 @@ PullPolicy = Literal["Always", "Never", "IfNotPresent"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 GpuVendor = Literal["nvidia", "amd"]
 StringMap = dict[str, str]
+RelativePath = Annotated[
+    str,
+    non_empty(),
+    Rule(
+        lambda v: not v.startswith(("/", "\\")) and ":" not in v,
+        "must be a relative path (the same on every machine)",
+    ),
+    Rule(lambda v: v.isprintable(), "must be a path of printable characters (no control characters)"),
+]
 
 # Kubernetes shapes, validated against the Kubernetes 1.33 schema.
 Affinity = Annotated[dict[str, Any], Kube("Affinity")]
