@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidInput, Problem
-from .files import sources, treeio
-from .gitops.drift import FieldChange, FileChange, Report
+from .errors import InvalidInput, Problem, one_line
+from .files import kustomize, sources, treeio
+from .gitops.drift import FieldChange, FileChange, Report, build_differences
 from .gitops.environments import ProjectBuild, build_project
-from .gitops.tree import Tree, build_tree
+from .gitops.tree import Tree, build_tree, builds
 from .inject.deploy import compile_fleet
 from .models.json_schema import json_schema, project_json_schema
 from .models.project_file import Project
@@ -47,6 +47,7 @@ __all__ = [
     "Report",
     "Resource",
     "Source",
+    "Verification",
     "__version__",
     "check_project",
     "compile_project",
@@ -61,6 +62,7 @@ __all__ = [
     "render_objects",
     "to_yaml",
     "validate",
+    "verify_project",
 ]
 
 Warn = Callable[[Problem], None]
@@ -235,3 +237,43 @@ def check_project(path: str | Path = PROJECT_FILE, *, allow_skip: bool = False, 
     loaded = load_project(path, allow_skip=allow_skip)
     changes = treeio.plan(loaded.tree(rendered=rendered), loaded.output)
     return Report(changes, written=False, output=str(loaded.output), warnings=loaded.build.warnings)
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What `verify_project` built: the kustomize it ran, and each folder, which built to exactly
+    what lmcache-gitops compiles for it."""
+
+    kustomize: str
+    folders: list[str]
+
+
+_STALE = {
+    "created": "is missing from the tree: run `lmcache-gitops compile`",
+    "changed": "is out of date: run `lmcache-gitops compile`",
+    "deleted": "is no longer generated: run `lmcache-gitops compile`",
+}
+
+
+def verify_project(path: str | Path = PROJECT_FILE, *, allow_skip: bool = False) -> Verification:
+    """Build every folder of the project's tree on disk (the bases, each overlay and its tiers,
+    each clusters/ folder) with the real kustomize, and check that each gives exactly the objects
+    lmcache-gitops compiles for it. Raises InvalidInput when the tree is stale, when there is no
+    kustomize, or naming each folder whose build fails, prints anything on stderr, or differs."""
+    loaded = load_project(path, allow_skip=allow_skip)
+    stale = treeio.plan(loaded.tree(), loaded.output)
+    if stale:
+        raise InvalidInput([Problem(str(loaded.output / c.path), 1, "", _STALE[c.change]) for c in stale])
+    expected = builds(loaded.build)
+    results = kustomize.build_all([loaded.output / folder for folder in expected])
+    problems = []
+    for (folder, objects), result in zip(expected.items(), results, strict=True):
+        where = str(loaded.output / folder)
+        if result.error is not None:
+            problems.append(Problem(where, 1, "", f"kustomize build fails: {one_line(result.error)}"))
+        elif differences := build_differences(objects, result.objects):
+            message = "kustomize build gives other objects than lmcache-gitops compiles: " + "; ".join(differences)
+            problems.append(Problem(where, 1, "", message))
+    if problems:
+        raise InvalidInput(problems)
+    return Verification(kustomize.version(), list(expected))

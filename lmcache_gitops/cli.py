@@ -157,6 +157,11 @@ def validate(files: Sequence[str], namespace: str, allow_skip: bool) -> None:
 )
 @_allow_skip_option
 @click.option(
+    "--rendered",
+    is_flag=True,
+    help="Also write (with --check: also compare) rendered/<env>/, as the project's `rendered: true` does.",
+)
+@click.option(
     "--lock-timeout",
     type=click.FloatRange(min=0),
     default=LOCK_TIMEOUT,
@@ -164,8 +169,11 @@ def validate(files: Sequence[str], namespace: str, allow_skip: bool) -> None:
     metavar="SECONDS",
     help="How long to wait for another compile of the same tree to finish before failing.",
 )
-def compile_command(project_file: str, check: bool, output_format: str, allow_skip: bool, lock_timeout: float) -> None:
-    """Compile the project into its Kustomize tree: bases/ and overlays/<env>/.
+def compile_command(
+    project_file: str, check: bool, output_format: str, allow_skip: bool, rendered: bool, lock_timeout: float
+) -> None:
+    """Compile the project into its Kustomize tree: bases/ and overlays/<env>/, with clusters/<env>/
+    when the project delivers (Argo CD and Flux objects) and rendered/<env>/ when it asks for them.
 
     Writes the files that changed and deletes the generated files the project no longer has (never
     a file lmcache-gitops did not generate), all or none of them: a compile killed midway is
@@ -181,9 +189,11 @@ def compile_command(project_file: str, check: bool, output_format: str, allow_sk
 
     def action() -> None:
         if check:
-            report = lg.check_project(project_file, allow_skip=allow_skip)
+            report = lg.check_project(project_file, allow_skip=allow_skip, rendered=rendered)
         else:
-            report = lg.compile_project(project_file, allow_skip=allow_skip, lock_timeout=lock_timeout)
+            report = lg.compile_project(
+                project_file, allow_skip=allow_skip, rendered=rendered, lock_timeout=lock_timeout
+            )
         for warning in report.warnings:
             _warn(warning)
         if output_format == "json":
@@ -194,6 +204,34 @@ def compile_command(project_file: str, check: bool, output_format: str, allow_sk
             sys.exit(EXIT_INVALID)
 
     _run(action, json_problems=output_format == "json")
+
+
+@cli.command()
+@_project_option
+@_allow_skip_option
+def verify(project_file: str, allow_skip: bool) -> None:
+    """Build every folder of the committed tree with the real kustomize, as Argo CD and Flux will:
+    the bases, each overlays/<env>/ and its tiers, each clusters/ folder. Fails when the tree is
+    stale, when a build fails or prints anything on stderr, or when it gives other objects than
+    lmcache-gitops compiles for that folder.
+
+    kustomize is $LMCACHE_GITOPS_KUSTOMIZE, a `kustomize` on PATH, the one of
+    `pip install 'lmcache-gitops[kustomize]'` (5.8.1, as Argo CD and Flux run it), or a `kubectl` on PATH.
+
+    \b
+    Example (in CI, after compile --check):
+      lmcache-gitops verify
+    """
+
+    def action() -> None:
+        result = lg.verify_project(project_file, allow_skip=allow_skip)
+        for folder in result.folders:
+            click.echo(f"  built  {folder}")
+        click.echo(
+            f"lmcache-gitops: {len(result.folders)} folders build to what the project compiles ({result.kustomize})"
+        )
+
+    _run(action)
 
 
 @cli.command()

@@ -13,26 +13,71 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lmcache_gitops as lg
+from lmcache_gitops.k8s.kinds import sort_objects
 
-from .helpers import API, FIXTURES, ROOT, kustomize_builds, load_all, resource, workload_object, write_project
+from .helpers import (
+    API,
+    FIXTURES,
+    ROOT,
+    kustomize_builds,
+    load_all,
+    resource,
+    validate_object,
+    workload_object,
+    write_project,
+)
 
 FIXTURE_SPECS = sorted(p for p in (FIXTURES / "render").glob("*.yaml") if not p.name.endswith(".expected.yaml"))
 
 
 def assert_round_trip(project: Path) -> lg.LoadedProject:
-    """Compile ``project``; every overlay and the bases must build to what render gives."""
+    """Compile ``project``; every overlay must build to what render gives, and so must each
+    folder a delivery object names (a tier, for Flux); the bases to what the specs as written
+    give, and each clusters/ folder to its delivery objects, each valid for its CRD."""
     lg.compile_project(project)
     loaded = lg.load_project(project)
     environments = loaded.build.environments
-    *overlays, bases = kustomize_builds(
-        [*(loaded.output / "overlays" / env.name for env in environments), loaded.output / "bases"]
+    clusters = loaded.build.clusters()
+    named = {path for objects in clusters.values() for obj in objects for path in _paths_named(obj)}
+    expected = {f"overlays/{env.name}": env.objects() for env in environments}
+    expected.update(
+        (f"overlays/{env.name}/{tier}", objects) for env in environments for tier, objects in env.tiers().items()
     )
-    for env, built in zip(environments, overlays, strict=True):
-        assert built == env.objects(), f"overlays/{env.name} builds to other objects than render gives"
+    assert named <= expected.keys(), f"delivery objects name folders the tree does not have: {named - expected.keys()}"
+    folders = [
+        *(f"overlays/{env.name}" for env in environments),
+        *sorted(named - {*expected}),
+        *sorted(named),
+        *clusters,
+    ]
+    folders = list(dict.fromkeys([*folders, "bases"]))
+    built = dict(zip(folders, kustomize_builds([loaded.output / folder for folder in folders]), strict=True))
+    for folder, objects in expected.items():
+        if folder in built:
+            assert built[folder] == objects, f"{folder} builds to other objects than render gives"
+    for env in environments:
+        if loaded.build.project.rendered:
+            rendered = sorted((loaded.output / "rendered" / env.name).glob("*.yaml"))
+            assert sort_objects(doc for path in rendered for doc in load_all(path.read_text())) == env.objects()
+    for folder, objects in clusters.items():
+        assert built[folder] == sort_objects(objects), folder
+        for obj in objects:
+            validate_object(obj)
     base = loaded.build.base
     inputs = lg.Inputs([item.resource for item in base.built], [deployed.manifest for deployed in base.workloads])
-    assert bases == lg.render_objects(inputs)
+    assert built["bases"] == lg.render_objects(inputs)
     return loaded
+
+
+def _paths_named(obj: dict[str, Any]) -> list[str]:
+    """The folders of the tree a delivery object makes its tool build (the tree is the repository root)."""
+    if obj["kind"] == "Kustomization":
+        return [obj["spec"]["path"].removeprefix("./")]
+    if obj["kind"] == "Application":
+        return [obj["spec"]["source"]["path"]]
+    if obj["kind"] == "ApplicationSet":
+        return [element["path"] for element in obj["spec"]["generators"][0]["list"]["elements"]]
+    return []
 
 
 def test_the_example_project_builds_to_what_render_gives() -> None:
@@ -190,6 +235,29 @@ def _workload(draw: st.DrawFn, engine: dict[str, Any], index: int) -> dict[str, 
 
 
 @st.composite
+def _delivery(draw: st.DrawFn, environments: list[str]) -> dict[str, Any]:
+    """Project settings that deliver some environments by Argo CD, some by Flux, some not at all."""
+    tools = {env: draw(st.sampled_from(["argocd", "flux", None])) for env in environments}
+    delivery: dict[str, Any] = {}
+    if argo := [env for env, tool in tools.items() if tool == "argocd"]:
+        delivery["argocd"] = {
+            "applicationSet": draw(st.booleans()),
+            "environments": {env: draw(st.sampled_from([{}, {"name": "edge"}])) for env in argo},
+        }
+    if flux := [env for env, tool in tools.items() if tool == "flux"]:
+        delivery["flux"] = {
+            "wait": draw(st.booleans()),
+            "gitRepository": draw(st.sampled_from([{}, {"create": False, "name": "flux-system"}])),
+            "environments": {
+                env: draw(st.sampled_from([{}, {"kubeConfig": {"secretRef": {"name": "k"}}}])) for env in flux
+            },
+        }
+    if not delivery:
+        return {}
+    return {"repository": {"url": "https://git.example.com/llm.git", "path": "."}, "delivery": delivery}
+
+
+@st.composite
 def projects(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     kinds = draw(st.lists(st.sampled_from(["LMCacheEngine", "CacheBlendEngine"]), min_size=1, max_size=2))
     documents = [resource("LMCacheCoordinator", name="coord", namespace=None)]
@@ -208,6 +276,7 @@ def projects(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str, Any]]:
                 overrides[document["metadata"]["name"]] = {"spec": draw(_with_mounts(fields))}
         environments[env] = {
             "namespace": draw(st.sampled_from(["default", f"ns{index}"])),
+            "createNamespace": draw(st.sampled_from([None, True, False])),
             "labels": draw(st.dictionaries(NAMES, st.just("v"), max_size=1)),
             "annotations": draw(st.dictionaries(NAMES, st.just("v"), max_size=1)),
             "overrides": overrides,
@@ -220,9 +289,33 @@ def _cleaned(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return json.loads(json.dumps(documents))
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(projects())
-def test_every_overlay_builds_to_what_render_gives(case: tuple[list[dict[str, Any]], dict[str, Any]]) -> None:
+def _needs_privileged(obj: dict[str, Any]) -> bool:
+    """What the generated specs and workloads can hold that Pod Security's baseline rejects."""
+    spec = (obj.get("spec") or {}).get("template", {}).get("spec") or obj.get("spec") or {}
+    containers = [*spec.get("containers", []), *spec.get("initContainers", [])]
+    return bool(
+        spec.get("hostIPC")
+        or any("hostPath" in volume for volume in spec.get("volumes", []))
+        or any((c.get("securityContext") or {}).get("privileged") for c in containers)
+    )
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(projects(), st.data())
+def test_every_folder_builds_to_what_render_gives(
+    case: tuple[list[dict[str, Any]], dict[str, Any]], data: st.DataObject
+) -> None:
+    """Overlays, tiers and clusters/ folders, with delivery on or off: every path a delivery
+    object names builds, and a namespace is labelled privileged exactly when it needs to be."""
     documents, environments = case
+    delivery = data.draw(_delivery(sorted(environments)))
     with tempfile.TemporaryDirectory() as folder:
-        assert_round_trip(write_project(Path(folder), _cleaned(documents), environments))
+        loaded = assert_round_trip(write_project(Path(folder), _cleaned(documents), environments, **delivery))
+    for env in loaded.build.environments:
+        [namespace] = [o for o in env.objects() if o["kind"] == "Namespace"] or [None]
+        created = env.settings.create_namespace
+        assert (namespace is not None) == (created if created is not None else bool(delivery))
+        if namespace is not None:
+            labelled = namespace["metadata"].get("labels", {}).get("pod-security.kubernetes.io/enforce")
+            needed = any(_needs_privileged(obj) for obj in env.objects())
+            assert labelled == ("privileged" if needed else None), env.name

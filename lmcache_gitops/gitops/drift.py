@@ -69,6 +69,28 @@ def field_changes(change: FileChange) -> list[FieldChange] | None:
     return None if old is None or new is None else list(_walk(old, new, ()))
 
 
+def build_differences(expected: list[dict[str, Any]], built: list[dict[str, Any]]) -> list[str]:
+    """How the objects a folder builds to differ from those expected, one line per object."""
+    lines: list[str] = []
+
+    def key(obj: dict[str, Any]) -> str:
+        metadata = obj.get("metadata") or {}
+        where = f"{metadata['namespace']}/" if metadata.get("namespace") else ""
+        return f"{obj.get('kind')} {where}{metadata.get('name')}"
+
+    want, got = {key(obj): obj for obj in expected}, {key(obj): obj for obj in built}
+    for name in sorted(want.keys() | got.keys()):
+        if name not in got:
+            lines.append(f"{name}: missing from the build")
+        elif name not in want:
+            lines.append(f"{name}: built, but the project does not deploy it")
+        elif want[name] != got[name]:
+            lines.append(f"{name}: " + "; ".join(str(c) for c in _walk(want[name], got[name], ())))
+    if not lines and [key(o) for o in expected] != [key(o) for o in built]:
+        lines.append("the same objects, in another order")
+    return lines
+
+
 def _object(text: str | None) -> dict[str, Any] | None:
     documents, problems = load_documents(text or "", "")
     if problems or len(documents) != 1 or not isinstance(documents[0].data, dict):

@@ -25,6 +25,7 @@ from typing import Any
 from ..build.fleet import Built
 from ..errors import InvalidInput, Problem
 from ..inject.wiring import Deployed
+from ..k8s.kinds import sort_objects
 from ..naming import (
     BASES,
     CACHE_TIER,
@@ -189,6 +190,17 @@ def _objects_folder(folder: str, objects: list[dict[str, Any]], *, kustomization
     if kustomization:
         tree[f"{folder}/{KUSTOMIZATION}"] = _kustomization(resources=sorted(file_name(obj) for obj in objects))
     return tree
+
+
+def builds(build: ProjectBuild) -> dict[str, list[dict[str, Any]]]:
+    """Per folder of the tree that kustomize builds (each is a path Argo CD, Flux or a user
+    points at), exactly the objects `kustomize build <folder>` must give."""
+    found = {BASES: build.base.objects()}
+    for env in build.environments:
+        found[f"{OVERLAYS}/{env.name}"] = env.objects()
+        found.update((f"{OVERLAYS}/{env.name}/{tier}", objects) for tier, objects in env.tiers().items())
+    found.update((folder, sort_objects(objects)) for folder, objects in sorted(build.clusters().items()))
+    return found
 
 
 def build_tree(build: ProjectBuild, *, rendered: bool = False) -> Tree:
