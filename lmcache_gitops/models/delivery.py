@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from .base import Model, Rule, non_empty
+from .base import Model, Rule, non_empty, rule_error
 from .shared import RelativePath
 
 # Go durations as Flux's CRDs accept them (kustomize-controller and source-controller `interval`).
@@ -94,7 +94,7 @@ class ArgoEnvironment(Model):
     @model_validator(mode="after")
     def _one_destination(self) -> ArgoEnvironment:
         if self.name is not None and "server" in self.model_fields_set:
-            raise ValueError("give the destination cluster's server or its name, not both")
+            raise rule_error("give the destination cluster's server or its name, not both")
         return self
 
 
