@@ -251,7 +251,8 @@ def init(folder: str) -> None:
         report = lg.compile_project(Path(folder) / PROJECT_FILE)
         click.echo(report.text(), nl=False)
         click.echo(
-            "Next: edit the specs or lmcache-gitops.yaml, run `lmcache-gitops compile`, commit, and point Argo CD or Flux at overlays/<env>."
+            "Next: edit the specs or lmcache-gitops.yaml (set repository and delivery to have Argo CD or Flux "
+            "sync it), run `lmcache-gitops compile`, commit, and apply clusters/<env> once."
         )
 
     _run(action)

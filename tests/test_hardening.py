@@ -121,7 +121,8 @@ def test_a_null_engine_annotation_is_reported() -> None:
         ("apiVersion: v1\nkind: List\nitems: []\nmetadata: {name: l}\n", "a List is not an object"),
         ("apiVersion: v1\nkind: SecretList\nitems: []\nmetadata: {name: l}\n", "a SecretList is not an object"),
         ("apiVersion: example.com/v1\nkind: Secret\nmetadata: {name: s}\n", "never writes secret material"),
-        ("apiVersion: v1\nkind: Namespace\nmetadata: {name: n}\n", "is cluster-scoped"),
+        ("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: n}\n", "is cluster-scoped"),
+        ("apiVersion: v1\nkind: Namespace\nmetadata: {name: n}\n", "namespace is generated: set createNamespace"),
     ],
 )
 def test_kinds_that_would_smuggle_what_is_refused_are_refused(document: str, expected: str) -> None:

@@ -111,7 +111,10 @@ def test_an_opted_in_pod_template_is_checked_as_kubernetes() -> None:
 @pytest.mark.parametrize(
     ("document", "expected"),
     [
-        ({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}, "kind: Namespace is cluster-scoped"),
+        (
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}},
+            "kind: an environment's namespace is generated",
+        ),
         (
             {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"}},
             "kind: lmcache-gitops never writes secret material",

@@ -15,6 +15,16 @@ specs:
 - specs/**/*.yaml
 workloads:
 - workloads/**/*.yaml
+# To have Argo CD or Flux sync it, say where the repository is and who syncs which environment;
+# compile then writes clusters/<env>/ too (apply it once, or point an app-of-apps or Flux at it):
+# repository:
+#   url: https://git.example.com/platform/llm.git
+#   revision: main
+# delivery:
+#   argocd:
+#     environments: {dev: {}}
+#   flux:
+#     environments: {prod: {}}
 environments:
   dev:
     namespace: llm-dev

@@ -144,6 +144,12 @@ def _kind_findings(data: dict[str, Any]) -> Iterator[checks.Finding]:
         yield ("kind",), "a kustomization is not a Kubernetes object: list the files it names instead"
     elif kind == "List" or kind.endswith("List"):
         yield ("kind",), f"a {kind} is not an object: write each of its items as a document of its own"
+    elif kind == "Namespace":
+        yield (
+            ("kind",),
+            "an environment's namespace is generated: set createNamespace (and namespaceLabels, "
+            "namespaceAnnotations) on the environment in lmcache-gitops.yaml",
+        )
     elif kind in kinds.CLUSTER_SCOPED:
         yield (
             ("kind",),
