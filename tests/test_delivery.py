@@ -589,7 +589,7 @@ def test_the_command_line_reports_every_delivery_problem_at_once(tmp_path: Path)
     assert [line.split(": ", 2)[:2] for line in result.stderr.splitlines()] == [
         ["lmcache-gitops.yaml:5", "delivery.argocd.environments.qa"],
         ["lmcache-gitops.yaml:16", "repository.url"],
-        ["specs/specs.yaml:29", "spec.template.spec.containers[0].args[0]"],
+        ["specs/specs.yaml:28", "spec.template.spec.containers[0].args[0]"],
         ["lmcache-gitops", "3 problems found; nothing was written"],
     ]
     assert not (tmp_path / "clusters").exists() and not (tmp_path / "bases").exists()
