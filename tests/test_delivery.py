@@ -387,6 +387,13 @@ def test_a_dollar_brace_from_the_project_file_is_located_there(tmp_path: Path) -
         ),
         ({"repository": {"url": "ftp://x/y"}}, "repository.url: must be a git URL"),
         (
+            {
+                "delivery": {"argocd": {}},
+                "repository": {"url": "https://me:hunter22@git.example.com/llm.git", "path": "."},
+            },
+            "repository.url: holds a password, which would be committed",
+        ),
+        (
             {"repository": {"url": "https://x/y", "revision": "a..b"}},
             "repository.revision: must be a branch, tag or commit",
         ),

@@ -57,7 +57,7 @@ def credential_name(key: str) -> bool:
     return bool(_CREDENTIAL_WORDS & set(words)) or any(pair in _CREDENTIAL_PAIRS for pair in pairwise(words))
 
 
-def _url_password(text: str) -> bool:
+def url_password(text: str) -> bool:
     return any(not match.group(1).startswith("$") for match in _URL_PASSWORD.finditer(text))
 
 
@@ -135,7 +135,7 @@ def findings(data: dict[str, Any]) -> Iterator[tuple[FieldPath, str]]:
             or path[:1] in (("apiVersion",), ("kind",))
         ):
             continue
-        if _url_password(text):
+        if url_password(text):
             yield (
                 path,
                 "holds a URL with a password: leave it out of the URL and pass it from a Secret (valueFrom.secretKeyRef)",

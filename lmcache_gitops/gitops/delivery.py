@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ..build.secrets import url_password
 from ..errors import FieldPath, Problem
 from ..k8s import checks, podsecurity
 from ..k8s.kinds import pod_template
@@ -88,6 +89,12 @@ def problems(project: Project, document: Document) -> Iterator[Problem]:
     if repository is None:
         yield document.problem(
             ("delivery",), "needs the repository the GitOps tool reads: add repository: {url: ..., revision: main}"
+        )
+    elif url_password(repository.url):
+        yield document.problem(
+            ("repository", "url"),
+            "holds a password, which would be committed: give the credentials to the GitOps tool "
+            "instead (an Argo CD repository Secret, or delivery.flux.gitRepository.secretRef)",
         )
     elif delivery.flux is not None and "://" not in repository.url:
         yield document.problem(
