@@ -30,14 +30,12 @@ from ..naming import ARGOCD, CACHE_TIER, CLUSTERS, OVERLAYS, WORKLOADS_TIER
 from ..read.yamlio import Document
 
 Tool = Literal["argocd", "flux"]
-TOOL_NAMES: dict[Tool, str] = {"argocd": "Argo CD", "flux": "Flux"}
 
 SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
 FLUX_PRUNE = "kustomize.toolkit.fluxcd.io/prune"
 WAVES = {"namespace": "0", CACHE_TIER: "1", WORKLOADS_TIER: "2"}
 _KEEP = {"argocd": {SYNC_OPTIONS: "Prune=false,Delete=false"}, "flux": {FLUX_PRUNE: "disabled"}}
-_IN_CLUSTER = "https://kubernetes.default.svc"
 _COMMIT = re.compile(r"[0-9a-f]{40}")
 _READY_KINDS = ("DaemonSet", "Deployment", "StatefulSet")  # what Flux waits for without `wait`
 
