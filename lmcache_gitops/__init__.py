@@ -113,11 +113,28 @@ def render_objects(inputs: Inputs, *, allow_skip: bool = False, warn: Warn | Non
     return compiled.objects()
 
 
+def _all_at_once(found: list[Problem], compile_: Callable[[], Any]) -> Any:
+    """``compile_()`` over what could be read, raising InvalidInput with the problems ``found``
+    while reading and every problem the compile finds besides (never a consequence of another:
+    what could not be read is excused wherever it is referenced)."""
+    try:
+        result = compile_()
+    except InvalidInput as err:
+        raise InvalidInput([*found, *err.problems]) from None
+    if found:
+        raise InvalidInput(found)
+    return result
+
+
 def render(
     sources: Iterable[Source], namespace: str = DEFAULT_NAMESPACE, *, allow_skip: bool = False, warn: Warn | None = None
 ) -> list[dict[str, Any]]:
-    """``load_inputs`` then ``render_objects``."""
-    return render_objects(load_inputs(sources, namespace), allow_skip=allow_skip, warn=warn)
+    """``load_inputs`` then ``render_objects``, with every problem of both at once."""
+    inputs, problems = reading.load(sources, namespace)
+    objects: list[dict[str, Any]] = _all_at_once(
+        problems, lambda: render_objects(inputs, allow_skip=allow_skip, warn=None if problems else warn)
+    )
+    return objects
 
 
 def render_files(
@@ -130,9 +147,11 @@ def render_files(
     """``render`` for files and folders; unreadable files are reported with all other problems."""
     found, unreadable = sources.read_files(paths)
     inputs, problems = reading.load(found, namespace)
-    if unreadable or problems:
-        raise InvalidInput([*unreadable, *problems])
-    return render_objects(inputs, allow_skip=allow_skip, warn=warn)
+    problems = [*unreadable, *problems]
+    objects: list[dict[str, Any]] = _all_at_once(
+        problems, lambda: render_objects(inputs, allow_skip=allow_skip, warn=None if problems else warn)
+    )
+    return objects
 
 
 def validate(
@@ -186,11 +205,14 @@ def load_project(path: str | Path = PROJECT_FILE, *, allow_skip: bool = False) -
     output, problems = sources.output_folder(settings, document, root)
     tree, more = sources.tree_in_repository(settings, document, root)
     problems += more
+    if problems:  # where the tree goes must be known first
+        raise InvalidInput(problems)
     found, unread = sources.read_project_inputs(settings, document, root)
     inputs, more = reading.load(found, settings.namespace)
-    if problems or unread or more:
-        raise InvalidInput([*problems, *unread, *more])
-    return LoadedProject(file, output, build_project(settings, document, inputs, allow_skip=allow_skip, tree=tree))
+    build: ProjectBuild = _all_at_once(
+        [*unread, *more], lambda: build_project(settings, document, inputs, allow_skip=allow_skip, tree=tree)
+    )
+    return LoadedProject(file, output, build)
 
 
 def render_environment(

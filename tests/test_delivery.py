@@ -414,7 +414,7 @@ def test_a_dollar_brace_from_the_project_file_is_located_there(tmp_path: Path) -
             {"delivery": {"flux": {"environments": {"prod": {"postBuild": {"substitute": {"1X": "v"}}}}}}},
             "delivery.flux.environments.prod.postBuild.substitute[1X]: must be a variable name",
         ),
-        ({"delivery": {"flux": {}, "argo": {}}}, "delivery.argo: unknown field"),
+        ({"delivery": {"flux": {}, "argo": {}}}, "delivery.argo: unknown field; did you mean argocd?"),
         (
             {"repository": {"url": "https://x/y", "path": "../elsewhere"}, "delivery": {"flux": {}}},
             "repository.path: must be a folder inside the repository",

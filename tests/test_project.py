@@ -120,11 +120,24 @@ def test_project_rules(tmp_path: Path, environments: Any, settings: dict[str, An
     assert any(expected in p for p in found), found
 
 
-def test_a_spec_problem_that_only_an_environment_has_names_the_environment(tmp_path: Path) -> None:
+def test_a_reference_an_include_breaks_is_reported_at_the_include(tmp_path: Path) -> None:
     engine = resource("LMCacheEngine", name="cache", namespace=None, **{"coordinator.ref.name": "coord"})
     found = problems_of(tmp_path, {"dev": {"namespace": "x", "include": ["cache"]}}, [engine, COORDINATOR])
     assert found == [
-        'specs/specs.yaml:8: spec.coordinator.ref.name: no LMCacheCoordinator "coord" in namespace "x" among the input files (in environment "dev")'
+        'lmcache-gitops.yaml:3: environments.dev.include: leaves out LMCacheCoordinator "coord", which '
+        'LMCacheEngine "cache" needs: add "coord" to this include'
+    ]
+
+
+def test_a_spec_problem_that_only_an_environment_has_names_the_environment(tmp_path: Path) -> None:
+    engine = resource("LMCacheEngine", name="cache", namespace=None, **{"coordinator.ref.name": "coord"})
+    environments = {
+        "dev": {"namespace": "x", "overrides": {"cache": {"spec": {"coordinator": {"ref": {"name": "c"}}}}}}
+    }
+    found = problems_of(tmp_path, environments, [engine, COORDINATOR])
+    assert found == [
+        'lmcache-gitops.yaml:9: environments.dev.overrides.cache.spec.coordinator.ref.name: no LMCacheCoordinator "c" '
+        'in namespace "x" among the input files'
     ]
 
 

@@ -235,11 +235,15 @@ RULES_AT = [
         ["spec.injection.env[1]: PYTHONPATH is set by the CacheBlend injection and cannot be overridden"],
     ),
     (E, {"l1": {}}, ["spec.l1.sizeGB: Required value"]),
-    (E, {"l1": {"sizeGB": 1, "initSizeGB": 1}}, ["spec.l1.initSizeGB: unknown field"]),
+    (E, {"l1": {"sizeGB": 1, "initSizeGB": 1}}, ["spec.l1.initSizeGB: unknown field; did you mean sizeGB?"]),
     (E, {"l1": {"sizeGB": "60"}}, ['spec.l1.sizeGB: must be a number, got string "60"']),
     (E, {"l1": {"sizeGB": float("inf")}}, ["spec.l1.sizeGB: must be a finite number"]),
     (E, {"server": {"port": 6000.0}}, ["spec.server.port: must be an integer, got number 6000.0"]),
-    (E, {"tolerations": [{"key": "a", "efect": "NoSchedule"}]}, ["spec.tolerations[0].efect: unknown field"]),
+    (
+        E,
+        {"tolerations": [{"key": "a", "efect": "NoSchedule"}]},
+        ["spec.tolerations[0].efect: unknown field; did you mean effect?"],
+    ),
     (E, {"env": [{"value": "1"}]}, ["spec.env[0].name: Required value"]),
     (
         E,
@@ -331,5 +335,5 @@ def test_multiple_errors_are_reported_together() -> None:
         "spec.l1.sizeGB: must be greater than 0",
         "spec.l2Backend.raw.type: Required value",
         f"spec.server.port: {PORT_1024}",
-        "spec.tolerations[0].efect: unknown field",
+        "spec.tolerations[0].efect: unknown field; did you mean effect?",
     ]

@@ -64,7 +64,7 @@ def test_workload_in_another_namespace_than_its_engine() -> None:
 )
 def test_half_opt_ins_are_errors(labels: dict[str, str], annotations: dict[str, str], expected: str) -> None:
     doc = workload()
-    doc["spec"]["template"]["metadata"] = {"labels": labels, "annotations": annotations}
+    doc["spec"]["template"]["metadata"] = {"labels": {"app": "vllm", **labels}, "annotations": annotations}
     [found] = messages(resource(LMC), resource(CB, "blend"), doc)
     assert expected in found
 
@@ -80,7 +80,7 @@ def test_opt_in_on_the_workload_instead_of_its_pod_template() -> None:
     doc = workload()
     doc["metadata"]["labels"] = {"lmcache.ai/lmcache-inject": "true"}
     doc["metadata"]["annotations"] = {"lmcache.ai/lmcache-engine": "test"}
-    doc["spec"]["template"]["metadata"] = {}
+    doc["spec"]["template"]["metadata"] = {"labels": {"app": "vllm"}}
     found = messages(resource(LMC), doc)
     assert found == [
         "metadata.annotations[lmcache.ai/lmcache-engine]: belongs on the pod template (spec.template.metadata.annotations): "
@@ -184,9 +184,9 @@ def test_an_environment_without_the_engine_cannot_wire_its_workloads(tmp_path: P
     path = project(tmp_path, workload(), include=["blend"])
     with pytest.raises(lg.InvalidInput) as err:
         lg.compile_project(path)
-    [found] = err.value.problems
-    assert found.source.endswith("vllm.yaml") and "(engine-not-found)" in found.message
-    assert found.message.endswith('(in environment "dev")')
+    [found] = err.value.problems  # the include is what to fix: reported there, not at the workload
+    assert found.source.endswith("lmcache-gitops.yaml") and found.path == "environments.dev.include"
+    assert found.message == 'leaves out LMCacheEngine "test", which Deployment "vllm" needs: add "test" to this include'
     assert not (tmp_path / "bases").exists()
 
 

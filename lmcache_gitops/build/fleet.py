@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import Problem
-from ..k8s import checks
+from ..k8s import apiserver, checks
 from ..k8s.kinds import group
 from ..models import CacheBlendEngine, EngineResource, LMCacheCoordinator
 from ..naming import COORDINATOR_APP, ENGINE_APP, coordinator_url, file_name
-from ..read.inputs import Manifest, Resource, repeats
+from ..read.inputs import Manifest, Resource, ResourceKey, repeats
 from .connection import connection_data
 from .coordinator import coordinator_objects
 from .engine import engine_objects, operator_volumes
@@ -61,6 +61,13 @@ def _resource_problems(item: Built) -> Iterator[Problem]:
     found += checks.annotation_keys(("spec", "podAnnotations"), spec.pod_annotations)
     found += checks.labels(("spec", "nodeSelector"), spec.node_selector)
     found += checks.resources(("spec", "resourceOverrides"), spec.resource_overrides)
+    found += apiserver.tolerations(("spec", "tolerations"), spec.tolerations)
+    found += apiserver.env(("spec", "env"), spec.env)
+    found += apiserver.volumes(("spec", "volumes"), spec.volumes)
+    init = getattr(spec, "init_containers", None) or []
+    for index, container in enumerate(init):
+        found += apiserver.container(("spec", "initContainers", index), container)
+    found += apiserver.names(("spec", "initContainers"), init, "name")
     if spec.prometheus and spec.prometheus.service_monitor:
         found += checks.labels(
             ("spec", "prometheus", "serviceMonitor", "labels"), spec.prometheus.service_monitor.labels
@@ -105,7 +112,7 @@ def _volume_findings(resource: Resource, generated: list[Any], init_containers: 
 
 
 def _coordinator_url(
-    resource: Resource, model: EngineResource, ports: dict[tuple[str, str], int]
+    resource: Resource, model: EngineResource, ports: dict[tuple[str, str], int], excused: frozenset[ResourceKey]
 ) -> tuple[str | None, list[Problem]]:
     """An engine's coordinator URL: `url` as given, or `ref` resolved among the input's coordinators."""
     link = model.spec.coordinator
@@ -117,16 +124,20 @@ def _coordinator_url(
     name = link.ref.name
     port = ports.get((resource.namespace, name))
     if port is None:
+        if ("LMCacheCoordinator", resource.namespace, name) in excused:
+            return None, []  # it is there, with a problem of its own
         message = f'no LMCacheCoordinator "{name}" in namespace "{resource.namespace}" among the input files'
         return None, [resource.problem(("spec", "coordinator", "ref", "name"), message)]
     return coordinator_url(name, resource.namespace, port), []
 
 
-def _build(resource: Resource, ports: dict[tuple[str, str], int]) -> tuple[Built, list[Problem]]:
+def _build(
+    resource: Resource, ports: dict[tuple[str, str], int], excused: frozenset[ResourceKey]
+) -> tuple[Built, list[Problem]]:
     model = resource.model
     if isinstance(model, LMCacheCoordinator):
         return Built(resource, coordinator_objects(model.metadata.name, resource.namespace, model.spec)), []
-    url, problems = _coordinator_url(resource, model, ports)
+    url, problems = _coordinator_url(resource, model, ports, excused)
     view = engine(model, resource.namespace, url)
     connection = connection_data(view)
     return BuiltEngine(resource, engine_objects(view, connection), view, connection), problems
@@ -153,8 +164,11 @@ def _name_problems(built: list[Built]) -> Iterator[Problem]:
         )
 
 
-def build_resources(resources: Iterable[Resource]) -> tuple[list[Built], list[Problem]]:
-    """Each resource with the objects it generates, in a fixed order, and every problem."""
+def build_resources(
+    resources: Iterable[Resource], excused: frozenset[ResourceKey] = frozenset()
+) -> tuple[list[Built], list[Problem]]:
+    """Each resource with the objects it generates, in a fixed order, and every problem (a
+    reference to an ``excused`` resource is none)."""
     ordered = sorted(resources, key=lambda r: (r.key, r.document.source, r.document.line(())))
     problems = [
         again.problem(
@@ -166,7 +180,7 @@ def build_resources(resources: Iterable[Resource]) -> tuple[list[Built], list[Pr
     ports = {(r.namespace, r.name): r.model.spec.port for r in ordered if isinstance(r.model, LMCacheCoordinator)}
     built = []
     for resource in ordered:
-        item, found = _build(resource, ports)
+        item, found = _build(resource, ports, excused)
         problems += found
         problems += _resource_problems(item)
         built.append(item)

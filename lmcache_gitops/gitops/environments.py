@@ -16,7 +16,7 @@ from ..k8s import checks
 from ..k8s.kinds import annotated_metadata, in_namespace, sort_objects
 from ..models.project_file import Environment, Project
 from ..naming import CACHE_TIER, WORKLOADS_TIER, selector_labels
-from ..read.inputs import Inputs, Manifest, Resource, parse, repeats
+from ..read.inputs import Inputs, Manifest, Resource, ResourceKey, parse, repeats
 from ..read.messages import validate_as
 from ..read.yamlio import Document, Override
 from . import delivery, substitution
@@ -202,15 +202,26 @@ def _in_environment(env_name: str) -> str:
     return f' (in environment "{env_name}")'
 
 
-def _environment_resources(
-    env_name: str, env: Environment, resources: list[Resource], document: Document
-) -> tuple[list[Resource], list[Problem]]:
+@dataclass(frozen=True)
+class _Deployed:
+    """What an environment deploys of the specs, and the resources it does not: those its include
+    leaves out, and those whose override has a problem (reported there)."""
+
+    resources: list[Resource]
+    problems: list[Problem]
+    left_out: frozenset[ResourceKey]
+    broken: frozenset[ResourceKey]
+
+
+def _environment_resources(env_name: str, env: Environment, resources: list[Resource], document: Document) -> _Deployed:
     """The resources ``env`` deploys, in its namespace, with its overrides applied. A problem in a
     field an override sets points at the project file; any other at the spec, naming the environment."""
-    out, problems = [], []
+    out, problems, left_out, broken = [], [], set(), set()
     included = set(env.include) if env.include is not None else None
     for resource in resources:
+        key = (resource.kind, env.namespace, resource.name)
         if included is not None and resource.name not in included:
+            left_out.add(key)
             continue
         override = env.overrides.get(resource.name)
         seen = replace(resource.document, context=_in_environment(env_name))
@@ -223,7 +234,25 @@ def _environment_resources(
         problems += found
         if merged is not None:
             out.append(replace(merged, namespace=env.namespace))
-    return out, problems
+        else:
+            broken.add(key)
+    return _Deployed(out, problems, frozenset(left_out), frozenset(broken))
+
+
+def _left_out_problems(env_name: str, deployed: _Deployed, fleet: Fleet, document: Document) -> Iterator[Problem]:
+    """A reference to a resource the environment's include leaves out (an engine's coordinator, a
+    workload's engine): fixed in the include, so reported there."""
+    needs = [
+        (resource, ("LMCacheCoordinator", resource.namespace, link.ref.name))
+        for resource in deployed.resources
+        if (link := getattr(resource.model.spec, "coordinator", None)) is not None and link.ref is not None
+    ]
+    for owner, key in [*needs, *fleet.unresolved]:
+        if key in deployed.left_out:
+            yield document.problem(
+                ("environments", env_name, "include"),
+                f'leaves out {key[0]} "{key[2]}", which {owner.kind} "{owner.name}" needs: add "{key[2]}" to this include',
+            )
 
 
 def _compile(inputs: Inputs, allow_skip: bool, project: Project) -> tuple[Fleet, list[Problem]]:
@@ -231,6 +260,10 @@ def _compile(inputs: Inputs, allow_skip: bool, project: Project) -> tuple[Fleet,
         return compile_fleet(inputs, allow_skip=allow_skip, not_secrets=project.not_secrets), []
     except InvalidInput as err:
         return Fleet([], [], []), list(err.problems)
+
+
+def _moved(keys: frozenset[ResourceKey], namespace: str) -> frozenset[ResourceKey]:
+    return frozenset((kind, namespace, name) for kind, _, name in keys)
 
 
 def build_project(
@@ -255,13 +288,18 @@ def build_project(
     targets = delivery.targets(project)
     environments = []
     for env_name, env in sorted(project.environments.items()):
+        if checks.dns1123_label(env.namespace):
+            continue  # reported once, at the project file; every object would repeat it
         target = targets.get(env_name)
-        env_resources, found = _environment_resources(env_name, env, resources, document)
+        deployed_specs = _environment_resources(env_name, env, resources, document)
+        env_resources, found = deployed_specs.resources, deployed_specs.problems
         moved = [
             Manifest(in_namespace(m.data, env.namespace), replace(m.document, context=_in_environment(env_name)))
             for m in inputs.manifests
         ]
-        compiled, more = _compile(Inputs(env_resources, moved), allow_skip, project)
+        excused = _moved(inputs.excused, env.namespace) | deployed_specs.left_out | deployed_specs.broken
+        compiled, more = _compile(Inputs(env_resources, moved, excused), allow_skip, project)
+        more += _left_out_problems(env_name, deployed_specs, compiled, document)
         if target is not None and target.flux is not None:
             more += substitution.problems(env_name, env, target.flux, env_resources, moved, document)
         built = [_with_extra_metadata(env, item) for item in compiled.built]

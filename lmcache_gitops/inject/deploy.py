@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..build.fleet import Built, build_resources, manifest_problems
 from ..build.secrets import NotSecrets, secret_problems
 from ..errors import InvalidInput, Problem
 from ..k8s.kinds import sort_objects
-from ..read.inputs import Inputs
+from ..read.inputs import Inputs, Manifest, ResourceKey
 from .wiring import Deployed, wire
 
 
@@ -22,6 +22,7 @@ class Fleet:
     built: list[Built]
     workloads: list[Deployed]
     warnings: list[Problem]
+    unresolved: list[tuple[Manifest, ResourceKey]] = field(default_factory=list)  # wired to an excused engine
 
     def objects(self) -> list[dict[str, Any]]:
         """Everything deployed, in `kustomize build` order."""
@@ -39,10 +40,10 @@ def deployed_objects(built: Iterable[Built], workloads: Iterable[Deployed]) -> I
 def compile_fleet(inputs: Inputs, *, allow_skip: bool = False, not_secrets: NotSecrets | None = None) -> Fleet:
     """Compile ``inputs``; raises InvalidInput with every problem of the resources and the
     manifests, a secret-looking value among them included (unless ``not_secrets`` clears it)."""
-    built, problems = build_resources(inputs.resources)
+    built, problems = build_resources(inputs.resources, inputs.excused)
     problems += manifest_problems(inputs.manifests, built)
     problems += secret_problems(inputs, not_secrets or {})
-    wired, found = wire(inputs.manifests, built, allow_skip=allow_skip)
+    wired, found = wire(inputs.manifests, built, allow_skip=allow_skip, excused=inputs.excused)
     if problems or found:
         raise InvalidInput([*problems, *found])
-    return Fleet(built, wired.workloads, wired.warnings)
+    return Fleet(built, wired.workloads, wired.warnings, wired.unresolved)

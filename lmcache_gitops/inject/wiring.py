@@ -19,7 +19,7 @@ from ..build.fleet import Built, BuiltEngine
 from ..errors import FieldPath, Problem
 from ..k8s import kinds
 from ..naming import DEV_SHM, PD_ROLE
-from ..read.inputs import Manifest
+from ..read.inputs import Manifest, ResourceKey
 from ..read.messages import kube_problems
 from .webhook import (
     BLOCK_SIZE,
@@ -56,10 +56,12 @@ class Deployed:
 
 @dataclass(frozen=True)
 class Wired:
-    """Every manifest with the object it deploys, and the allowed skips as warnings."""
+    """Every manifest with the object it deploys, the allowed skips as warnings, and the workloads
+    left unwired because their engine is excused (with the engine's key)."""
 
     workloads: list[Deployed]
     warnings: list[Problem]
+    unresolved: list[tuple[Manifest, ResourceKey]]
 
 
 class _Workload:
@@ -76,6 +78,7 @@ class _Workload:
         self.allowed_everywhere = allow_skip
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
+        self.unresolved: ResourceKey | None = None
 
     @property
     def allow_skip(self) -> bool:
@@ -269,7 +272,7 @@ def _mentions_injection(work: _Workload) -> bool:
     return any(isinstance(m, dict) and any(str(key).startswith("lmcache.ai/") for key in m) for m in maps)
 
 
-def _wire(work: _Workload, found: Engines) -> dict[str, Any]:
+def _wire(work: _Workload, found: Engines, excused: frozenset[ResourceKey]) -> dict[str, Any]:
     if not _mentions_injection(work):
         return work.manifest.data
     # Checked first, so that the opt-in keys are strings (an unquoted true is a boolean).
@@ -292,6 +295,9 @@ def _wire(work: _Workload, found: Engines) -> dict[str, Any]:
         )
         return work.manifest.data
     target = found.get((hook.engine_kind, *ref))
+    if target is None and (key := (hook.engine_kind, *ref)) in excused:
+        work.unresolved = key  # the engine is missing for a reason reported elsewhere
+        return work.manifest.data
     admission = admit(hook, work.template, target.engine if target else None, target.connection if target else {})
     if admission.skip is not None:
         path, why, fix = _skip_why(work, hook, admission, ref, found)
@@ -307,11 +313,17 @@ def _wire(work: _Workload, found: Engines) -> dict[str, Any]:
 
 
 def wire(
-    manifests: Iterable[Manifest], built: Iterable[Built], *, allow_skip: bool = False
+    manifests: Iterable[Manifest],
+    built: Iterable[Built],
+    *,
+    allow_skip: bool = False,
+    excused: frozenset[ResourceKey] = frozenset(),
 ) -> tuple[Wired, list[Problem]]:
-    """Each manifest with the object it deploys (workloads wired to the built engines), and every problem."""
+    """Each manifest with the object it deploys (workloads wired to the built engines), and every
+    problem (none for a reference to an ``excused`` engine)."""
     found = {item.resource.key: item for item in built if isinstance(item, BuiltEngine)}
     workloads, warnings, problems = [], [], []
+    unresolved: list[tuple[Manifest, ResourceKey]] = []
     for manifest in manifests:
         if kinds.pod_template(manifest.data) is None:
             workloads.append(Deployed(manifest, manifest.data))
@@ -327,7 +339,9 @@ def wire(
                 )
             workloads.append(Deployed(manifest, manifest.data))
         else:
-            workloads.append(Deployed(manifest, _wire(work, found)))
+            workloads.append(Deployed(manifest, _wire(work, found, excused)))
+            if work.unresolved is not None:
+                unresolved.append((manifest, work.unresolved))
         problems += work.problems
         warnings += work.warnings
-    return Wired(workloads, warnings), problems
+    return Wired(workloads, warnings, unresolved), problems

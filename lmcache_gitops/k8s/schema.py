@@ -177,6 +177,19 @@ def list_keys(ref: str, path: FieldPath) -> tuple[str, ...] | None:
     return tuple(keys) if keys else None
 
 
+def field_names(ref: str, loc: tuple[Any, ...]) -> list[str]:
+    """The fields of the object at ``loc`` (an error location: list indices included) in a value
+    of type ``ref`` or a list of it; none when ``loc`` leads to no object with properties."""
+    node: Any = {"$ref": ref}
+    for part in loc:
+        if isinstance(part, int):  # ``_items`` already steps into lists
+            continue
+        node = _items(node).get("properties", {}).get(part)
+        if node is None:
+            return []
+    return list(_items(node).get("properties", ()))
+
+
 def json_schema_definitions() -> dict[str, Any]:
     """The definitions of the embedded shapes rewritten for a JSON Schema ``$defs`` section."""
 

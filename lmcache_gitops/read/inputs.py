@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from ..errors import FieldPath, Problem
-from ..k8s import checks, kinds
+from ..k8s import apiserver, checks, kinds
 from ..models import API_VERSION, KINDS, AnyResource
-from .messages import describe, validate_as
+from .messages import describe, kube_problems, validate_as
 from .yamlio import Document, load_documents
 
 T = TypeVar("T")
@@ -22,6 +22,9 @@ class Source:
 
     name: str
     text: str
+
+
+ResourceKey = tuple[str, str, str]  # kind, namespace, name
 
 
 @dataclass(frozen=True, eq=False)  # each is its own: two equal documents are a duplicate, not one
@@ -41,7 +44,7 @@ class Resource:
         return self.model.metadata.name
 
     @property
-    def key(self) -> tuple[str, str, str]:
+    def key(self) -> ResourceKey:
         return (self.kind, self.namespace, self.name)
 
     def problem(self, path: FieldPath, message: str) -> Problem:
@@ -78,10 +81,25 @@ class Manifest:
 
 @dataclass(frozen=True)
 class Inputs:
-    """Everything read from the input files: the custom resources and the user's own objects."""
+    """Everything read from the input files: the custom resources and the user's own objects, and
+    the resources that are named but missing for a reason already reported (a document with a
+    problem, an environment's include), so a reference to one is no second problem."""
 
     resources: list[Resource]
     manifests: list[Manifest]
+    excused: frozenset[ResourceKey] = frozenset()
+
+
+def _named(data: Any, default_namespace: str) -> ResourceKey | None:
+    """The key a custom resource document would have, if it names one."""
+    if not isinstance(data, dict) or not isinstance(data.get("kind"), str):
+        return None
+    metadata = data.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
+    if not isinstance(name, str):
+        return None
+    return (data["kind"], namespace if isinstance(namespace, str) and namespace else default_namespace, name)
 
 
 def _without_nulls(value: Any) -> Any:
@@ -214,16 +232,37 @@ def _template_findings(data: dict[str, Any], template_path: tuple[str, ...]) -> 
             yield (*template_path, field), f"must be a mapping, got {describe(value)}"
 
 
+def _workload_problems(document: Document, data: dict[str, Any]) -> tuple[list[Problem], list[Problem]]:
+    """A built-in workload as the API server checks it: its pod template's shapes (strictly), and
+    then, when they hold, the rules of its validation code (which leave the object usable)."""
+    kind = data["kind"]
+    if kinds.WORKLOAD_API_VERSIONS.get(kind) != data.get("apiVersion"):
+        return [], []
+    at = kinds.POD_TEMPLATES[kind]
+    template = kinds.get_path(data, at)
+    if not isinstance(template, dict):
+        return [document.problem(at, "Required value")], []
+    shape = {field: template[field] for field in ("metadata", "spec") if template.get(field) is not None}
+    problems = kube_problems(document, at, "PodTemplateSpec", shape)
+    if problems:
+        return problems, []
+    return [], [document.problem(path, message) for path, message in apiserver.workload(data, at)]
+
+
 def parse_manifest(document: Document, default_namespace: str) -> tuple[Manifest | None, list[Problem]]:
-    """Check one object of the user's own: a namespaced object with a valid name."""
+    """Check one object of the user's own: a namespaced object with a valid name, and a workload
+    as the API server would. It is returned when the problems leave it readable."""
     data = document.data
     problems = [document.problem(path, message) for path, message in _manifest_findings(data)]
+    if problems:
+        return None, problems
+    problems, rules = _workload_problems(document, data)
     if problems:
         return None, problems
     metadata = data["metadata"]
     return Manifest(
         {**data, "metadata": {**metadata, "namespace": metadata.get("namespace") or default_namespace}}, document
-    ), []
+    ), rules
 
 
 def _is_manifest(data: Any) -> bool:
@@ -242,6 +281,7 @@ def _is_manifest(data: Any) -> bool:
 def load(sources: Iterable[Source], default_namespace: str) -> tuple[Inputs, list[Problem]]:
     """Every resource and object of every source, and the problems found on the way (all of them)."""
     inputs = Inputs([], [])
+    excused: set[ResourceKey] = set()
     problems: list[Problem] = []
     for source in sources:
         documents, found = load_documents(source.text, source.name)
@@ -255,8 +295,10 @@ def load(sources: Iterable[Source], default_namespace: str) -> tuple[Inputs, lis
                 resource, found = parse(document, default_namespace)
                 if resource is not None:
                     inputs.resources.append(resource)
+                elif (key := _named(document.data, default_namespace)) is not None:
+                    excused.add(key)
             problems.extend(found)
-    return inputs, problems
+    return Inputs(inputs.resources, inputs.manifests, frozenset(excused)), problems
 
 
 def repeats(items: Iterable[T], key: Callable[[T], Hashable]) -> Iterator[tuple[T, T]]:
