@@ -49,12 +49,12 @@ def problems_of(
         (
             {"dev": {"namespace": "x", "include": ["nope"]}},
             {},
-            'lmcache-gitops.yaml:4: environments.dev.include[0]: no resource named "nope" among the specs (they define "cache", "coord")',
+            'lmcache-gitops.yaml:4: environments.dev.include[0]: no resource or workload named "nope" among the inputs (they are "cache", "coord")',
         ),
         (
             {"dev": {"namespace": "x", "overrides": {"nope": {}}}},
             {},
-            'lmcache-gitops.yaml:5: environments.dev.overrides.nope: no resource named "nope"',
+            'lmcache-gitops.yaml:5: environments.dev.overrides.nope: no resource or workload named "nope"',
         ),
         (
             {"dev": {"namespace": "x", "include": ["coord"], "overrides": {"cache": {}}}},

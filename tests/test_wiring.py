@@ -181,7 +181,7 @@ def project(tmp_path: Path, doc: dict[str, Any], **environment: Any) -> Path:
 
 
 def test_an_environment_without_the_engine_cannot_wire_its_workloads(tmp_path: Path) -> None:
-    path = project(tmp_path, workload(), include=["blend"])
+    path = project(tmp_path, workload(), include=["blend", "vllm"])
     with pytest.raises(lg.InvalidInput) as err:
         lg.compile_project(path)
     [found] = err.value.problems  # the include is what to fix: reported there, not at the workload

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -14,12 +14,12 @@ from ..inject.deploy import Fleet, compile_fleet, deployed_objects
 from ..inject.wiring import Deployed
 from ..k8s import checks
 from ..k8s.kinds import annotated_metadata, in_namespace, sort_objects
-from ..models.project_file import Environment, Project
+from ..models.project_file import Environment, Project, ResourceOverride
 from ..naming import CACHE_TIER, WORKLOADS_TIER, selector_labels
-from ..read.inputs import Inputs, Manifest, Resource, ResourceKey, parse, repeats
+from ..read.inputs import Inputs, Manifest, Resource, ResourceKey, parse, parse_manifest, repeats
 from ..read.messages import validate_as
 from ..read.yamlio import Document, Override
-from . import delivery, substitution
+from . import delivery, smp, substitution
 
 Objects = list[dict[str, Any]]
 
@@ -130,8 +130,51 @@ def parse_project(document: Document) -> Project:
     return project
 
 
-def _setting_problems(project: Project, document: Document, names: set[str]) -> Iterator[Problem]:
-    """Checks of the project file that need the resources' names."""
+Selectors = dict[str, set[str]]  # a name an environment may use -> the ids of what it names
+
+
+def _id(item: Resource | Manifest) -> str:
+    """What `include` and `overrides` know an input by: a resource's name, `<kind>/<name>` for
+    one of the user's objects."""
+    return item.name if isinstance(item, Resource) else f"{item.kind}/{item.name}"
+
+
+def selectors(inputs: Inputs) -> Selectors:
+    """Every name an environment's `include` and `overrides` may use: a resource's name, and a
+    user's object's `<kind>/<name>`, or its bare name (when no other input has it)."""
+    found: Selectors = {}
+    items: list[Resource | Manifest] = [*inputs.resources, *inputs.manifests]
+    for item in items:
+        found.setdefault(_id(item), set()).add(_id(item))
+        if isinstance(item, Manifest):
+            found.setdefault(item.name, set()).add(_id(item))
+    return found
+
+
+def _resolve(name: str, known: Selectors) -> tuple[str | None, str | None]:
+    """The id ``name`` selects, or why it selects none."""
+    ids = known.get(name, set())
+    if len(ids) == 1:
+        return next(iter(ids)), None
+    if ids:
+        both = " and ".join(json.dumps(i if "/" in i else f"{i} (a spec)") for i in sorted(ids))
+        return None, f"names {both}: write <kind>/<name> for one of your objects"
+    listed = ", ".join(json.dumps(n) for n in sorted(k for k in known if "/" in k or len(known[k]) == 1)) or "none"
+    return None, f"no resource or workload named {json.dumps(name)} among the inputs (they are {listed})"
+
+
+def _included(env: Environment, known: Selectors) -> set[str] | None:
+    if env.include is None:
+        return None
+    return {found for name in env.include if (found := _resolve(name, known)[0]) is not None}
+
+
+def _overrides(env: Environment, known: Selectors) -> dict[str, ResourceOverride]:
+    return {found: o for name, o in env.overrides.items() if (found := _resolve(name, known)[0]) is not None}
+
+
+def _setting_problems(project: Project, document: Document, known: Selectors) -> Iterator[Problem]:
+    """Checks of the project file that need the inputs' names."""
     argo = {name for name, target in delivery.targets(project).items() if target.tool == "argocd"}
     for env_name, env in project.environments.items():
         where: FieldPath = ("environments", env_name)
@@ -140,17 +183,19 @@ def _setting_problems(project: Project, document: Document, names: set[str]) -> 
         if reason := checks.dns1123_label(env.namespace):
             yield document.problem((*where, "namespace"), reason)
         for index, name in enumerate(env.include or ()):
-            if name not in names:
-                yield document.problem((*where, "include", index), _unknown(name, names))
+            if (why := _resolve(name, known)[1]) is not None:
+                yield document.problem((*where, "include", index), why)
+        included = _included(env, known)
         findings = [*_metadata_findings(where, env.labels, env.annotations)]
         findings += checks.labels((*where, "namespaceLabels"), env.namespace_labels)
         findings += checks.annotation_keys((*where, "namespaceAnnotations"), env.namespace_annotations)
         if env_name in argo:
             findings += _wave_findings(where, env)
         for name, override in env.overrides.items():
-            if name not in names:
-                findings.append(((*where, "overrides", name), _unknown(name, names)))
-            elif env.include is not None and name not in env.include:
+            found, why = _resolve(name, known)
+            if why is not None:
+                findings.append(((*where, "overrides", name), why))
+            elif included is not None and found not in included:
                 findings.append(((*where, "overrides", name), f'"{name}" is not in this environment\'s include list'))
             findings += _metadata_findings((*where, "overrides", name), override.labels, override.annotations)
         for path, message in findings:
@@ -181,11 +226,6 @@ def _metadata_findings(
         yield (*where, "labels", key), f"{key} is a label that selectors use; lmcache-gitops sets it"
 
 
-def _unknown(name: str, names: Iterable[str]) -> str:
-    known = ", ".join(json.dumps(n) for n in sorted(names)) or "none"
-    return f"no resource named {json.dumps(name)} among the specs (they define {known})"
-
-
 def _names_problems(resources: list[Resource]) -> Iterator[Problem]:
     """An environment deploys into one namespace, so a name may appear once in the whole project."""
     for again, first in repeats(resources, lambda r: r.name):
@@ -213,22 +253,24 @@ class _Deployed:
     broken: frozenset[ResourceKey]
 
 
-def _environment_resources(env_name: str, env: Environment, resources: list[Resource], document: Document) -> _Deployed:
+def _environment_resources(
+    env_name: str, env: Environment, resources: list[Resource], document: Document, known: Selectors
+) -> _Deployed:
     """The resources ``env`` deploys, in its namespace, with its overrides applied. A problem in a
     field an override sets points at the project file; any other at the spec, naming the environment."""
     out, problems, left_out, broken = [], [], set(), set()
-    included = set(env.include) if env.include is not None else None
+    included, overrides = _included(env, known), _overrides(env, known)
     for resource in resources:
         key = (resource.kind, env.namespace, resource.name)
         if included is not None and resource.name not in included:
             left_out.add(key)
             continue
-        override = env.overrides.get(resource.name)
+        override = overrides.get(resource.name)
         seen = replace(resource.document, context=_in_environment(env_name))
         if override is None or override.spec is None:
             out.append(replace(resource, namespace=env.namespace, document=seen))
             continue
-        root = ("environments", env_name, "overrides", resource.name, "spec")
+        root = ("environments", env_name, "overrides", _written(env, resource.name, known), "spec")
         data = {**seen.data, "spec": merge_patch(seen.data.get("spec") or {}, override.spec)}
         merged, found = parse(replace(seen, data=data, override=Override(document, root, override.spec)), env.namespace)
         problems += found
@@ -239,10 +281,42 @@ def _environment_resources(env_name: str, env: Environment, resources: list[Reso
     return _Deployed(out, problems, frozenset(left_out), frozenset(broken))
 
 
+def _written(env: Environment, found: str, known: Selectors) -> str:
+    """The key ``env.overrides`` names the input ``found`` with."""
+    return next(name for name in env.overrides if _resolve(name, known)[0] == found)
+
+
+def _environment_manifests(
+    env_name: str, env: Environment, manifests: list[Manifest], document: Document, known: Selectors
+) -> tuple[list[Manifest], list[Problem]]:
+    """The user's objects ``env`` deploys, in its namespace, each with its override merged as a
+    strategic-merge patch (before wiring, so a broken opt-in is the skip it causes) and checked again."""
+    out, problems = [], []
+    included, overrides = _included(env, known), _overrides(env, known)
+    for manifest in manifests:
+        if included is not None and _id(manifest) not in included:
+            continue
+        override = overrides.get(_id(manifest))
+        seen = replace(manifest.document, context=_in_environment(env_name))
+        data = manifest.data
+        if override is not None:
+            if override.spec is not None:
+                root = ("environments", env_name, "overrides", _written(env, _id(manifest), known), "spec")
+                data = {**data, "spec": smp.apply(data.get("spec") or {}, override.spec, manifest.kind, ("spec",))}
+                seen = replace(seen, data=data, override=Override(document, root, override.spec))
+            data = add_metadata(data, override.labels or {}, override.annotations or {})
+            checked, found = parse_manifest(replace(seen, data=data), env.namespace)
+            problems += found
+            if checked is None:
+                continue
+        out.append(Manifest(in_namespace(data, env.namespace), seen))
+    return out, problems
+
+
 def _left_out_problems(env_name: str, deployed: _Deployed, fleet: Fleet, document: Document) -> Iterator[Problem]:
     """A reference to a resource the environment's include leaves out (an engine's coordinator, a
     workload's engine): fixed in the include, so reported there."""
-    needs = [
+    needs: list[tuple[Resource | Manifest, ResourceKey]] = [
         (resource, ("LMCacheCoordinator", resource.namespace, link.ref.name))
         for resource in deployed.resources
         if (link := getattr(resource.model.spec, "coordinator", None)) is not None and link.ref is not None
@@ -272,7 +346,8 @@ def build_project(
     """Compile the bases and every environment; raises InvalidInput with every problem of all of
     them. ``tree`` is where the tree is in the repository (needed for `delivery`)."""
     resources = inputs.resources
-    problems = [*_names_problems(resources), *_setting_problems(project, document, {r.name for r in resources})]
+    known = selectors(inputs)
+    problems = [*_names_problems(resources), *_setting_problems(project, document, known)]
     problems += delivery.problems(project, document)
     objects = {f"{r.kind}/{r.name}" for r in inputs.resources} | {f"{m.kind}/{m.name}" for m in inputs.manifests}
     problems += [
@@ -291,12 +366,10 @@ def build_project(
         if checks.dns1123_label(env.namespace):
             continue  # reported once, at the project file; every object would repeat it
         target = targets.get(env_name)
-        deployed_specs = _environment_resources(env_name, env, resources, document)
+        deployed_specs = _environment_resources(env_name, env, resources, document, known)
         env_resources, found = deployed_specs.resources, deployed_specs.problems
-        moved = [
-            Manifest(in_namespace(m.data, env.namespace), replace(m.document, context=_in_environment(env_name)))
-            for m in inputs.manifests
-        ]
+        moved, more_found = _environment_manifests(env_name, env, inputs.manifests, document, known)
+        found = [*found, *more_found]
         excused = _moved(inputs.excused, env.namespace) | deployed_specs.left_out | deployed_specs.broken
         compiled, more = _compile(Inputs(env_resources, moved, excused), allow_skip, project)
         more += _left_out_problems(env_name, deployed_specs, compiled, document)
@@ -311,9 +384,9 @@ def build_project(
                 compiled_env, namespace=delivery.namespace_object(env.namespace, env, deployed, target)
             )
         # A problem (or an allowed skip) of the input itself shows in every environment too: report it once.
-        for known, new in ((problems, [*found, *more]), (warnings, compiled.warnings)):
-            seen = {(p.source, p.line, p.path) for p in known}
-            known += [p for p in new if (p.source, p.line, p.path) not in seen]
+        for reported, new in ((problems, [*found, *more]), (warnings, compiled.warnings)):
+            seen = {(p.source, p.line, p.path) for p in reported}
+            reported += [p for p in new if (p.source, p.line, p.path) not in seen]
         if target is not None and target.tool == "argocd":
             compiled_env = _in_waves(compiled_env)
         environments.append(compiled_env)

@@ -97,3 +97,42 @@ def patch(base: dict[str, Any], target: dict[str, Any]) -> dict[str, Any] | None
 def deletion(base: dict[str, Any]) -> dict[str, Any]:
     """The patch that removes ``base`` from the build."""
     return {**_identity(base), "$patch": "delete"}
+
+
+def apply(base: Any, change: Any, kind: str, path: FieldPath = ()) -> Any:
+    """``base`` with the strategic-merge patch ``change`` applied, as kustomize applies it:
+    mappings merge and null removes a field; a list keyed on one field merges item by item, the
+    patch's items first (an item with `$patch: delete` removes its match); any other list, or
+    one with a `$patch: replace` item, is replaced whole."""
+    if isinstance(change, dict) and isinstance(base, dict):
+        out = dict(base)
+        for key, value in change.items():
+            if value is None:
+                out.pop(key, None)
+            else:
+                out[key] = apply(base.get(key), value, kind, (*path, key)) if key in base else _plain(value)
+        return out
+    key = merge_keys(kind, path) if isinstance(change, list) and isinstance(base, list) else None
+    if key is None or len(key) != 1 or any(isinstance(i, dict) and i.get("$patch") == "replace" for i in change):
+        return _plain(change)
+    field = key[0]
+    by_key = {item.get(field): item for item in base if isinstance(item, dict)}
+    named = [item for item in change if isinstance(item, dict) and field in item]
+    merged = [
+        apply(by_key[item[field]], {k: v for k, v in item.items() if k != "$patch"}, kind, path)
+        if item[field] in by_key
+        else _plain(item)
+        for item in named
+        if item.get("$patch") != "delete"
+    ]
+    touched = {item[field] for item in named}
+    return [*merged, *(item for item in base if not (isinstance(item, dict) and item.get(field) in touched))]
+
+
+def _plain(value: Any) -> Any:
+    """``value`` without the patch directives and nulls a patch may hold where nothing is merged."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if v is not None and k != "$patch"}
+    if isinstance(value, list):
+        return [_plain(item) for item in value if not (isinstance(item, dict) and item.get("$patch") == "replace")]
+    return value

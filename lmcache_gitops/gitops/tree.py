@@ -143,9 +143,11 @@ def _overlay(env: EnvironmentBuild, base: list[Built], workloads: list[Deployed]
     if workloads:
         tier = _Tier(f"{folder}/{WORKLOADS_TIER}", tree, problems)
         tier.resources.append(f"../../../{BASES}/{WORKLOADS}")
-        # The environment has the same manifests, in the same order, moved to its namespace.
-        for in_base, in_env in zip(workloads, env.workloads, strict=True):
-            tier.add_patch(in_base.manifest, in_base.object, in_env.object)
+        # The environment's objects are the base's it includes, moved to its namespace (and
+        # overridden); the others are deleted from the build.
+        deployed = {_key(d.object): d.object for d in env.workloads}
+        for in_base in workloads:
+            tier.add_patch(in_base.manifest, in_base.object, deployed.get(_key(in_base.object)))
         tiers.append(tier)
     for tier in tiers:
         tier.write(env)

@@ -31,7 +31,18 @@ SPEC_ROOTS = tuple(
 )  # fmt: skip
 POD_TEMPLATE = _PREFIX + "PodTemplateSpec"
 SERVICE_SPEC = _PREFIX + "ServiceSpec"  # vendored for its merge keys: generated Services are patched
-VENDORED_ROOTS = (*SPEC_ROOTS, SERVICE_SPEC)
+# The spec of each built-in workload kind (a Pod's is its PodTemplateSpec's): every workload is
+# checked against it, as the API server would.
+WORKLOAD_SPECS = {
+    "CronJob": "io.k8s.api.batch.v1.CronJobSpec",
+    "DaemonSet": "io.k8s.api.apps.v1.DaemonSetSpec",
+    "Deployment": "io.k8s.api.apps.v1.DeploymentSpec",
+    "Job": "io.k8s.api.batch.v1.JobSpec",
+    "ReplicaSet": "io.k8s.api.apps.v1.ReplicaSetSpec",
+    "ReplicationController": _PREFIX + "ReplicationControllerSpec",
+    "StatefulSet": "io.k8s.api.apps.v1.StatefulSetSpec",
+}
+VENDORED_ROOTS = (*SPEC_ROOTS, SERVICE_SPEC, *WORKLOAD_SPECS.values())
 _INT_BOUNDS = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 
 

@@ -34,9 +34,12 @@ def rule_error(message: str) -> PydanticCustomError:
 
 
 class Rule:
-    """Annotation: ``check(value)`` must hold, else ``message``; ``schema`` goes into the JSON Schema."""
+    """Annotation: ``check(value)`` must hold, else ``message``; ``schema`` goes into the JSON Schema,
+    its ``pattern`` anchored: the check matches whole values (``fullmatch``), a JSON Schema anywhere."""
 
     def __init__(self, check: Callable[[Any], bool], message: str, **schema: Any) -> None:
+        if "pattern" in schema:
+            schema["pattern"] = f"^(?:{schema['pattern']})$"
         self.check, self.message, self.schema = check, message, schema
 
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> cs.CoreSchema:

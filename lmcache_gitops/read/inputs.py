@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from ..errors import FieldPath, Problem
 from ..k8s import apiserver, checks, kinds
+from ..k8s.schema import WORKLOAD_SPECS
 from ..models import API_VERSION, KINDS, AnyResource
 from .messages import describe, kube_problems, validate_as
 from .yamlio import Document, load_documents
@@ -233,19 +234,23 @@ def _template_findings(data: dict[str, Any], template_path: tuple[str, ...]) -> 
 
 
 def _workload_problems(document: Document, data: dict[str, Any]) -> tuple[list[Problem], list[Problem]]:
-    """A built-in workload as the API server checks it: its pod template's shapes (strictly), and
-    then, when they hold, the rules of its validation code (which leave the object usable)."""
+    """A built-in workload as the API server checks it: its spec's shapes (strictly, against the
+    kind's schema), and then, when they hold, the rules of its validation code (which leave the
+    object usable)."""
     kind = data["kind"]
     if kinds.WORKLOAD_API_VERSIONS.get(kind) != data.get("apiVersion"):
         return [], []
-    at = kinds.POD_TEMPLATES[kind]
-    template = kinds.get_path(data, at)
-    if not isinstance(template, dict):
-        return [document.problem(at, "Required value")], []
-    shape = {field: template[field] for field in ("metadata", "spec") if template.get(field) is not None}
-    problems = kube_problems(document, at, "PodTemplateSpec", shape)
+    spec = data.get("spec")
+    if not isinstance(spec, dict):
+        return [document.problem(("spec",), "Required value")], []
+    if kind == "Pod":  # a Pod is its own pod template
+        shape = {field: data[field] for field in ("metadata", "spec") if data.get(field) is not None}
+        problems = kube_problems(document, (), "PodTemplateSpec", shape)
+    else:
+        problems = kube_problems(document, ("spec",), WORKLOAD_SPECS[kind], spec)
     if problems:
         return problems, []
+    at = kinds.POD_TEMPLATES[kind]
     return [], [document.problem(path, message) for path, message in apiserver.workload(data, at)]
 
 

@@ -57,11 +57,18 @@ class Override:
             return False
         node = self.patch
         for part in path[len(self.target) :]:
-            if not isinstance(node, dict):
-                return True  # the patch replaced this subtree whole (a list or a scalar)
-            if part not in node:
-                return False
-            node = node[part]
+            if isinstance(node, dict) and isinstance(part, str):
+                if part not in node:
+                    return False
+                node = node[part]
+            elif isinstance(node, list) and isinstance(part, int):
+                # A list replaced whole, or merged by key with the patch's items first: either
+                # way the item at this index is the patch's.
+                if part >= len(node):
+                    return False
+                node = node[part]
+            else:
+                return True  # the patch replaced this subtree whole (a scalar)
         return True
 
 
