@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lmcache_gitops as lg
-from lmcache_gitops.k8s.kinds import sort_objects
+from lmcache_gitops.k8s.kinds import POD_TEMPLATES, sort_objects
 
 from .helpers import (
     API,
@@ -258,6 +258,24 @@ def _delivery(draw: st.DrawFn, environments: list[str]) -> dict[str, Any]:
 
 
 @st.composite
+def _workload_override(draw: st.DrawFn, kind: str) -> dict[str, Any]:
+    """A strategic-merge override of a generated workload: its vLLM container's args and env
+    (merged by name), a sidecar added, and the replicas where the kind has them."""
+    container: dict[str, Any] = {"name": "vllm"}
+    if draw(st.booleans()):
+        container["args"] = draw(st.lists(st.sampled_from(["m2", "--port", "9000"]), max_size=3))
+    if draw(st.booleans()):
+        container["env"] = draw(ENV)
+    containers = [container, *([{"name": "extra", "image": "busybox:1"}] if draw(st.booleans()) else [])]
+    spec: dict[str, Any] = {"containers": containers}
+    for part in reversed((*POD_TEMPLATES[kind], "spec")[1:]):  # to the pod spec, below the object's spec
+        spec = {part: spec}
+    if kind in ("Deployment", "StatefulSet") and draw(st.booleans()):
+        spec["replicas"] = draw(st.integers(0, 3))
+    return {"spec": spec, "labels": draw(st.dictionaries(NAMES, st.just("w"), max_size=1))}
+
+
+@st.composite
 def projects(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     kinds = draw(st.lists(st.sampled_from(["LMCacheEngine", "CacheBlendEngine"]), min_size=1, max_size=2))
     documents = [resource("LMCacheCoordinator", name="coord", namespace=None)]
@@ -274,6 +292,8 @@ def projects(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str, Any]]:
             if document["apiVersion"] == API and draw(st.booleans()):
                 fields = ENGINE if document["kind"] != "LMCacheCoordinator" else COORDINATOR
                 overrides[document["metadata"]["name"]] = {"spec": draw(_with_mounts(fields))}
+            elif document["apiVersion"] != API and draw(st.booleans()):
+                overrides[document["metadata"]["name"]] = draw(_workload_override(document["kind"]))
         environments[env] = {
             "namespace": draw(st.sampled_from(["default", f"ns{index}"])),
             "createNamespace": draw(st.sampled_from([None, True, False])),
