@@ -671,7 +671,8 @@ def _project_file(rng: random.Random, base: Base) -> dict[str, Any]:
         return copy.deepcopy(base.project)
     project: dict[str, Any] = {"specs": ["specs/**/*.yaml"]}
     if base.workloads:
-        project["workloads"] = ["workloads/**/*.yaml"]
+        # The samples' routers address Services by their namespace: each environment moves them.
+        project["workloads"], project["rewriteServiceAddresses"] = ["workloads/**/*.yaml"], True
     names = [str(d["metadata"]["name"]) for d in base.specs]
     environments: dict[str, Any] = {}
     for env, namespace in list(zip(("dev", "staging", "prod"), ("llm-dev", "llm-staging", "llm"), strict=True))[

@@ -100,3 +100,31 @@ def test_a_name_two_objects_share_must_say_which(tmp_path: Path) -> None:
     )
     service = find(lg.load_project(project).build.environment("prod").objects(), "Service", "vllm")
     assert service["metadata"]["labels"]["a"] == "b"
+
+
+def _router(folder: Path, **settings: Any) -> Path:
+    router = _vllm()
+    del router["spec"]["template"]["metadata"]["annotations"]  # a plain router, not wired
+    router["spec"]["template"]["metadata"]["labels"] = {"app": "vllm"}
+    router["spec"]["template"]["spec"]["containers"][0]["args"] = [
+        "--prefill",
+        "http://test.default.svc.cluster.local:8001",
+    ]
+    documents = [resource("LMCacheEngine", name="test", namespace=None), router]
+    return write_project(folder, documents, {"dev": {"namespace": "default"}, "prod": {"namespace": "llm"}}, **settings)
+
+
+def test_a_service_address_with_another_namespace_is_an_error_or_rewritten(tmp_path: Path) -> None:
+    assert _problems(_router(tmp_path / "a")) == [
+        'specs.yaml:26: spec.template.spec.containers[0].args[1]: addresses Service "test" in namespace "default", '
+        'but environment "prod" deploys it in "llm" (kustomize does not rewrite strings): write the short name '
+        '"test", or set rewriteServiceAddresses: true in the project file (in environment "prod")'
+    ]
+    project = _router(tmp_path / "b", rewriteServiceAddresses=True)
+    lg.compile_project(project)
+    build = lg.load_project(project).build
+    for env, namespace in (("dev", "default"), ("prod", "llm")):
+        built = kustomize_build(tmp_path / "b" / "overlays" / env)
+        assert built == build.environment(env).objects()
+        args = find(built, "Deployment", "vllm")["spec"]["template"]["spec"]["containers"][0]["args"]
+        assert args == ["--prefill", f"http://test.{namespace}.svc.cluster.local:8001"]

@@ -117,7 +117,8 @@ def test_fixtures_round_trip_in_three_environments(path: Path, tmp_path: Path) -
             ),
         },
     }
-    assert_round_trip(write_project(tmp_path, documents, environments))
+    # The PD router's --prefill addresses pd-prefiller.default.svc: rewritten in each environment.
+    assert_round_trip(write_project(tmp_path, documents, environments, rewriteServiceAddresses=True))
 
 
 # ---- the same invariant over generated specs and overrides ----

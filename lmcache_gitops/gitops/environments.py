@@ -6,6 +6,7 @@ import copy
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from itertools import chain
 from typing import Any
 
 from ..build.fleet import Built
@@ -19,7 +20,7 @@ from ..naming import CACHE_TIER, WORKLOADS_TIER, selector_labels
 from ..read.inputs import Inputs, Manifest, Resource, ResourceKey, parse, parse_manifest, repeats
 from ..read.messages import validate_as
 from ..read.yamlio import Document, Override
-from . import delivery, smp, substitution
+from . import addresses, delivery, smp, substitution
 
 Objects = list[dict[str, Any]]
 
@@ -361,6 +362,7 @@ def build_project(
     problems += found
     warnings = list(base.warnings)
     targets = delivery.targets(project)
+    services = addresses.services(chain(base.objects(), (m.data for m in inputs.manifests)))
     environments = []
     for env_name, env in sorted(project.environments.items()):
         if checks.dns1123_label(env.namespace):
@@ -370,6 +372,10 @@ def build_project(
         env_resources, found = deployed_specs.resources, deployed_specs.problems
         moved, more_found = _environment_manifests(env_name, env, inputs.manifests, document, known)
         found = [*found, *more_found]
+        rewrite = project.rewrite_service_addresses
+        for index, manifest in enumerate(moved):
+            moved[index], more_found = addresses.check(env_name, env.namespace, manifest, services, rewrite=rewrite)
+            found += more_found
         excused = _moved(inputs.excused, env.namespace) | deployed_specs.left_out | deployed_specs.broken
         compiled, more = _compile(Inputs(env_resources, moved, excused), allow_skip, project)
         more += _left_out_problems(env_name, deployed_specs, compiled, document)

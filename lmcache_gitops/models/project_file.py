@@ -66,6 +66,9 @@ class Project(Model):
     not_secrets: dict[str, list[str]] = Field(default_factory=dict)
     """Values lmcache-gitops would take for secrets that a reviewer has cleared: per object
     (`<kind>/<name>`, such as `Deployment/vllm`), the field paths as its error names them."""
+    rewrite_service_addresses: bool = False
+    """Rewrite `<service>.<namespace>.svc` addresses of the inputs' Services in your workloads to
+    each environment's namespace (off: such an address in another namespace is an error)."""
     rendered: bool = False
     """Also write `rendered/<env>/`: every object each environment deploys, fully built, one file
     per object (what `kustomize build overlays/<env>` gives), for review and for plain-directory sync."""
