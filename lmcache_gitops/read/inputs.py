@@ -91,16 +91,17 @@ class Inputs:
     excused: frozenset[ResourceKey] = frozenset()
 
 
-def _named(data: Any, default_namespace: str) -> ResourceKey | None:
-    """The key a custom resource document would have, if it names one."""
-    if not isinstance(data, dict) or not isinstance(data.get("kind"), str):
-        return None
-    metadata = data.get("metadata")
+def _named(data: Any, default_namespace: str) -> list[ResourceKey]:
+    """The keys a custom resource document with a problem may have been meant to have: its own, or
+    with a kind that is not one, every kind's (a reference to its name is a consequence)."""
+    metadata = data.get("metadata") if isinstance(data, dict) else None
     name = metadata.get("name") if isinstance(metadata, dict) else None
-    namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
     if not isinstance(name, str):
-        return None
-    return (data["kind"], namespace if isinstance(namespace, str) and namespace else default_namespace, name)
+        return []
+    namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
+    namespace = namespace if isinstance(namespace, str) and namespace else default_namespace
+    kind = data.get("kind")
+    return [(k, namespace, name) for k in ([kind] if kind in KINDS else list(KINDS))]
 
 
 def _without_nulls(value: Any) -> Any:
@@ -300,8 +301,8 @@ def load(sources: Iterable[Source], default_namespace: str) -> tuple[Inputs, lis
                 resource, found = parse(document, default_namespace)
                 if resource is not None:
                     inputs.resources.append(resource)
-                elif (key := _named(document.data, default_namespace)) is not None:
-                    excused.add(key)
+                else:
+                    excused.update(_named(document.data, default_namespace))
             problems.extend(found)
     return Inputs(inputs.resources, inputs.manifests, frozenset(excused)), problems
 
