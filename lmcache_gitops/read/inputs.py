@@ -101,7 +101,7 @@ def _named(data: Any, default_namespace: str) -> list[ResourceKey]:
     namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
     namespace = namespace if isinstance(namespace, str) and namespace else default_namespace
     kind = data.get("kind")
-    return [(k, namespace, name) for k in ([kind] if kind in KINDS else list(KINDS))]
+    return [(k, namespace, name) for k in ([kind] if isinstance(kind, str) and kind in KINDS else list(KINDS))]
 
 
 def _without_nulls(value: Any) -> Any:
