@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import Problem
-from ..k8s import apiserver, checks
+from ..k8s import checks
 from ..k8s.kinds import group
 from ..models import CacheBlendEngine, EngineResource, LMCacheCoordinator
 from ..naming import COORDINATOR_APP, ENGINE_APP, coordinator_url, file_name
@@ -61,13 +61,6 @@ def _resource_problems(item: Built) -> Iterator[Problem]:
     found += checks.annotation_keys(("spec", "podAnnotations"), spec.pod_annotations)
     found += checks.labels(("spec", "nodeSelector"), spec.node_selector)
     found += checks.resources(("spec", "resourceOverrides"), spec.resource_overrides)
-    found += apiserver.tolerations(("spec", "tolerations"), spec.tolerations)
-    found += apiserver.env(("spec", "env"), spec.env)
-    found += apiserver.volumes(("spec", "volumes"), spec.volumes)
-    init = getattr(spec, "init_containers", None) or []
-    for index, container in enumerate(init):
-        found += apiserver.container(("spec", "initContainers", index), container)
-    found += apiserver.names(("spec", "initContainers"), init, "name")
     if spec.prometheus and spec.prometheus.service_monitor:
         found += checks.labels(
             ("spec", "prometheus", "serviceMonitor", "labels"), spec.prometheus.service_monitor.labels

@@ -147,6 +147,14 @@ def container(path: FieldPath, spec: dict[str, Any], *, image_required: bool = T
     )
 
 
+def containers(path: FieldPath, items: Any) -> Iterator[Finding]:
+    """A list of containers: each, and their names unique."""
+    found = _list(items)
+    for index, item in enumerate(found):
+        yield from container((*path, index), item)
+    yield from names(path, found, "name")
+
+
 def pod_spec(path: FieldPath, spec: dict[str, Any]) -> Iterator[Finding]:
     """ValidatePodSpec: its containers, volumes, mounts, tolerations and policies."""
     containers = _list(spec.get("containers"))

@@ -8,16 +8,19 @@ path like any other spec error; their list metadata says how kustomize merges pa
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from functools import cache
 from importlib.resources import files
 from typing import Any, cast
 
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import SchemaValidator
+from pydantic_core import InitErrorDetails, PydanticCustomError, SchemaValidator, ValidationError
 from pydantic_core import core_schema as cs
 
 from ..errors import FieldPath
+
+Rules = Callable[[FieldPath, Any], Iterator[tuple[FieldPath, str]]]
 
 K8S_VERSION = "1.33"
 _PREFIX = "io.k8s.api.core.v1."
@@ -129,15 +132,26 @@ class Kube:
     the inner validator keep their nested locations, so they point at the exact sub-field.
     """
 
-    def __init__(self, name: str, *, many: bool = False) -> None:
+    def __init__(self, name: str, *, many: bool = False, rules: Rules | None = None) -> None:
         self.ref = name if "." in name else _PREFIX + name
         self.many = many
+        self.rules = rules
 
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> cs.CoreSchema:
         return cs.no_info_plain_validator_function(self.validate)
 
     def validate(self, value: Any) -> Any:
-        return validator(self.ref, self.many).validate_python(value)
+        """The value, once its shape holds and then ``rules`` (the API server's checks that a
+        schema cannot say) find nothing; their findings come at once, each at its location."""
+        checked = validator(self.ref, self.many).validate_python(value)
+        found = list(self.rules((), checked)) if self.rules is not None else []
+        if found:
+            errors = [
+                InitErrorDetails(type=PydanticCustomError("rule", message), loc=path, input=checked)
+                for path, message in found
+            ]
+            raise ValidationError.from_exception_data("Kubernetes validation", errors)
+        return checked
 
     def __get_pydantic_json_schema__(self, schema: cs.CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
         item = {"$ref": f"#/$defs/{self.ref}"}

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from ..k8s import apiserver
 from ..k8s.schema import Kube
 from .base import Model, Rule, at_least, greater_than, in_range, non_empty, rule_error
 
@@ -30,11 +31,11 @@ RelativePath = Annotated[
 
 # Kubernetes shapes, validated against the Kubernetes 1.33 schema.
 Affinity = Annotated[dict[str, Any], Kube("Affinity")]
-Tolerations = Annotated[list[Any], Kube("Toleration", many=True)]
-EnvVars = Annotated[list[Any], Kube("EnvVar", many=True)]
-Volumes = Annotated[list[Any], Kube("Volume", many=True)]
+Tolerations = Annotated[list[Any], Kube("Toleration", many=True, rules=apiserver.tolerations)]
+EnvVars = Annotated[list[Any], Kube("EnvVar", many=True, rules=apiserver.env)]
+Volumes = Annotated[list[Any], Kube("Volume", many=True, rules=apiserver.volumes)]
 VolumeMounts = Annotated[list[Any], Kube("VolumeMount", many=True)]
-Containers = Annotated[list[Any], Kube("Container", many=True)]
+Containers = Annotated[list[Any], Kube("Container", many=True, rules=apiserver.containers)]
 Resources = Annotated[dict[str, Any], Kube("ResourceRequirements")]
 PullSecrets = Annotated[list[Any], Kube("LocalObjectReference", many=True)]
 
