@@ -364,63 +364,64 @@ def test_a_dollar_brace_from_the_project_file_is_located_there(tmp_path: Path) -
 # ---- the block is validated like the rest of the project file ----
 
 
-@pytest.mark.parametrize(
-    ("settings", "expected"),
-    [
-        ({"delivery": {"flux": {}}, "repository": None}, "delivery: needs the repository the GitOps tool reads"),
-        ({"delivery": {}}, "delivery: names no GitOps tool: add argocd, flux, or both"),
-        (
-            {"delivery": {"argocd": {"environments": {"qa": {}}}}},
-            'delivery.argocd.environments.qa: is not an environment of the project (it has "dev", "prod")',
-        ),
-        (
-            {"delivery": {"argocd": {"environments": {"dev": {}}}, "flux": {"environments": {"dev": {}}}}},
-            'delivery.flux.environments.dev: "dev" is synced by Argo CD too: list each environment under one tool only',
-        ),
-        (
-            {"delivery": {"argocd": {}, "flux": {}}},
-            'delivery.flux: syncs every environment, and Argo CD syncs "dev", "prod": list the environments',
-        ),
-        (
-            {"delivery": {"flux": {}}, "repository": {"url": "git@github.com:org/llm.git", "path": "."}},
-            "repository.url: Flux clones https:// and ssh:// URLs only: write it as ssh://user@host/path",
-        ),
-        ({"repository": {"url": "ftp://x/y"}}, "repository.url: must be a git URL"),
-        (
-            {
-                "delivery": {"argocd": {}},
-                "repository": {"url": "https://me:hunter22@git.example.com/llm.git", "path": "."},
-            },
-            "repository.url: holds a password, which would be committed",
-        ),
-        (
-            {"repository": {"url": "https://x/y", "revision": "a..b"}},
-            "repository.revision: must be a branch, tag or commit",
-        ),
-        ({"delivery": {"flux": {"interval": "5 minutes"}}}, "delivery.flux.interval: must be a duration such as 30s"),
-        (
-            {"delivery": {"name": "x" * 60, "flux": {}}},
-            'delivery.name: makes the name "' + "x" * 60 + "-prod-workloads",
-        ),
-        (
-            {"delivery": {"argocd": {"namespace": "Argo_CD"}}},
-            "delivery.argocd.namespace: must be a lowercase RFC 1123 label",
-        ),
-        (
-            {"delivery": {"argocd": {"environments": {"dev": {"server": "https://a", "name": "b"}}}}},
-            "delivery.argocd.environments.dev: give the destination cluster's server or its name, not both",
-        ),
-        (
-            {"delivery": {"flux": {"environments": {"prod": {"postBuild": {"substitute": {"1X": "v"}}}}}}},
-            "delivery.flux.environments.prod.postBuild.substitute[1X]: must be a variable name",
-        ),
-        ({"delivery": {"flux": {}, "argo": {}}}, "delivery.argo: unknown field; did you mean argocd?"),
-        (
-            {"repository": {"url": "https://x/y", "path": "../elsewhere"}, "delivery": {"flux": {}}},
-            "repository.path: must be a folder inside the repository",
-        ),
-    ],
-)
+# Each rule of the delivery blocks: settings, and a part of the one problem they cause.
+DELIVERY_RULES: list[tuple[dict[str, Any], str]] = [
+    ({"delivery": {"flux": {}}, "repository": None}, "delivery: needs the repository the GitOps tool reads"),
+    ({"delivery": {}}, "delivery: names no GitOps tool: add argocd, flux, or both"),
+    (
+        {"delivery": {"argocd": {"environments": {"qa": {}}}}},
+        'delivery.argocd.environments.qa: is not an environment of the project (it has "dev", "prod")',
+    ),
+    (
+        {"delivery": {"argocd": {"environments": {"dev": {}}}, "flux": {"environments": {"dev": {}}}}},
+        'delivery.flux.environments.dev: "dev" is synced by Argo CD too: list each environment under one tool only',
+    ),
+    (
+        {"delivery": {"argocd": {}, "flux": {}}},
+        'delivery.flux: syncs every environment, and Argo CD syncs "dev", "prod": list the environments',
+    ),
+    (
+        {"delivery": {"flux": {}}, "repository": {"url": "git@github.com:org/llm.git", "path": "."}},
+        "repository.url: Flux clones https:// and ssh:// URLs only: write it as ssh://user@host/path",
+    ),
+    ({"repository": {"url": "ftp://x/y"}}, "repository.url: must be a git URL"),
+    (
+        {
+            "delivery": {"argocd": {}},
+            "repository": {"url": "https://me:hunter22@git.example.com/llm.git", "path": "."},
+        },
+        "repository.url: holds a password, which would be committed",
+    ),
+    (
+        {"repository": {"url": "https://x/y", "revision": "a..b"}},
+        "repository.revision: must be a branch, tag or commit",
+    ),
+    ({"delivery": {"flux": {"interval": "5 minutes"}}}, "delivery.flux.interval: must be a duration such as 30s"),
+    (
+        {"delivery": {"name": "x" * 60, "flux": {}}},
+        'delivery.name: makes the name "' + "x" * 60 + "-prod-workloads",
+    ),
+    (
+        {"delivery": {"argocd": {"namespace": "Argo_CD"}}},
+        "delivery.argocd.namespace: must be a lowercase RFC 1123 label",
+    ),
+    (
+        {"delivery": {"argocd": {"environments": {"dev": {"server": "https://a", "name": "b"}}}}},
+        "delivery.argocd.environments.dev: give the destination cluster's server or its name, not both",
+    ),
+    (
+        {"delivery": {"flux": {"environments": {"prod": {"postBuild": {"substitute": {"1X": "v"}}}}}}},
+        "delivery.flux.environments.prod.postBuild.substitute[1X]: must be a variable name",
+    ),
+    ({"delivery": {"flux": {}, "argo": {}}}, "delivery.argo: unknown field; did you mean argocd?"),
+    (
+        {"repository": {"url": "https://x/y", "path": "../elsewhere"}, "delivery": {"flux": {}}},
+        "repository.path: must be a folder inside the repository",
+    ),
+]
+
+
+@pytest.mark.parametrize(("settings", "expected"), DELIVERY_RULES)
 def test_delivery_rules(tmp_path: Path, settings: dict[str, Any], expected: str) -> None:
     project = _project(tmp_path, **{"repository": REPOSITORY, **settings})
     if settings.get("repository", REPOSITORY) is None:

@@ -15,6 +15,9 @@ import lmcache_gitops as lg
 from lmcache_gitops.models import KINDS
 
 from .helpers import API, FIXTURES, ROOT, problems, resource
+from .test_delivery import DELIVERY_RULES
+from .test_delivery import ENVIRONMENTS as DELIVERY_ENVIRONMENTS
+from .test_delivery import REPOSITORY as DELIVERY_REPOSITORY
 from .test_validation import RULES, RULES_AT
 
 E, CB, C = "LMCacheEngine", "CacheBlendEngine", "LMCacheCoordinator"
@@ -239,3 +242,27 @@ def test_invalid_project_files_are_invalid_unless_not_expressible(
 )
 def test_patterns_match_whole_values(settings: dict[str, Any]) -> None:
     assert not validator("project").is_valid({**settings, "environments": {"dev": {"namespace": "x"}}})
+
+
+# The cases of tests/test_delivery.py::test_delivery_rules that a JSON Schema cannot say, and why.
+DELIVERY_NOT_EXPRESSIBLE = {
+    "delivery: needs the repository": CROSS_FIELD,
+    "delivery: names no GitOps tool": CROSS_FIELD,
+    "delivery.argocd.environments.qa": REFERENCE,
+    'delivery.flux.environments.dev: "dev" is synced by Argo CD too': CROSS_FIELD,
+    "delivery.flux: syncs every environment": CROSS_FIELD,
+    "repository.url: Flux clones": CROSS_FIELD,
+    "repository.url: holds a password": "secret",  # a rule of the secret scan, in code
+    "delivery.name: makes the name": CROSS_FIELD,  # its length depends on the environments' names
+    "delivery.argocd.environments.dev: give the destination": CROSS_FIELD,
+    "repository.path: must be a folder inside": "path",  # resolved as a path, not matched as text
+}
+
+
+@pytest.mark.parametrize(("settings", "expected"), DELIVERY_RULES, ids=[e[:60] for _, e in DELIVERY_RULES])
+def test_invalid_delivery_blocks_are_invalid_unless_not_expressible(settings: dict[str, Any], expected: str) -> None:
+    document = {"repository": DELIVERY_REPOSITORY, **settings, "environments": DELIVERY_ENVIRONMENTS}
+    if document["repository"] is None:
+        del document["repository"]
+    reason = next((why for start, why in DELIVERY_NOT_EXPRESSIBLE.items() if expected.startswith(start)), None)
+    assert validator("project").is_valid(document) == (reason is not None), reason

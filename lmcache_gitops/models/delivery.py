@@ -77,7 +77,7 @@ class SyncPolicy(Model):
     self_heal: bool = True
     """Undo changes made in the cluster (automated sync only)."""
     sync_options: list[
-        Annotated[str, Rule(lambda v: "=" in v, "must be Option=value, such as ServerSideApply=true")]
+        Annotated[str, Rule(lambda v: "=" in v, "must be Option=value, such as ServerSideApply=true", pattern=".*=.*")]
     ] = Field(default_factory=list)
     """Argo CD sync options, such as `ServerSideApply=true`."""
 
@@ -86,7 +86,12 @@ class ArgoEnvironment(Model):
     """Where Argo CD deploys one environment: the in-cluster server unless `server` or `name` says otherwise."""
 
     server: Annotated[
-        str, Rule(lambda v: re.fullmatch(r"https?://\S+", v) is not None, "must be the API server's https:// URL")
+        str,
+        Rule(
+            lambda v: re.fullmatch(r"https?://\S+", v) is not None,
+            "must be the API server's https:// URL",
+            pattern=r"https?://\S+",
+        ),
     ] = "https://kubernetes.default.svc"
     name: Name | None = None
     """The name of a cluster registered in Argo CD (instead of `server`)."""
@@ -188,6 +193,7 @@ class Delivery(Model):
         Rule(
             lambda v: re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", v) is not None,
             "must be lowercase letters, digits and '-', starting and ending with a letter or digit",
+            pattern=r"[a-z0-9]([-a-z0-9]*[a-z0-9])?",
         ),
     ] = "lmcache"
     """The first part of every delivery object's name: `<name>-<env>`."""

@@ -77,6 +77,8 @@ _PROJECT_CHECKS: Checks = {
     ("Environment", "annotations"): _ANNOTATIONS,
     ("Environment", "namespaceLabels"): _LABELS,
     ("Environment", "namespaceAnnotations"): _ANNOTATIONS,
+    ("ArgoCD", "namespace"): _DNS_LABEL,
+    ("Flux", "namespace"): _DNS_LABEL,
     ("ResourceOverride", "labels"): {**_LABELS, **_RESERVED},
     ("ResourceOverride", "annotations"): _ANNOTATIONS,
 }
