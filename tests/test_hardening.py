@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import lmcache_gitops as lg
-from lmcache_gitops.build.secrets import credential_name
+from lmcache_gitops.build.secrets import credential_name, url_password
 from lmcache_gitops.read.yamlio import MAX_DOCUMENTS
 
 from .helpers import run
@@ -260,3 +260,19 @@ def test_a_glob_that_the_file_system_refuses_is_a_problem(tmp_path: Path) -> Non
     (tmp_path / "lmcache-gitops.yaml").write_text(f"specs: [{'x' * 300}]\nenvironments: {{dev: {{namespace: dev}}}}\n")
     result = run("compile", cwd=tmp_path)
     assert result.returncode == 1 and "specs[0]: must be a glob of files" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("redis://user:p4ss@host:6379", True),
+        ("see https://u:pw@x.example.com/a", True),
+        ("http://host:8080/path@x", False),  # a port, not a password
+        ("://u:p@h", False),  # no scheme
+        ("${REDIS_URL}", False),
+        ("a" * 50_000, False),  # one pass, however long (a fuzz case once took 17 s here)
+        ("a" * 50_000 + "://u:p@h", True),
+    ],
+)
+def test_a_url_password_is_found_in_one_pass(text: str, expected: bool) -> None:
+    assert url_password(text) is expected

@@ -45,7 +45,8 @@ _CREDENTIAL_PAIRS = frozenset(
     {("access", "key"), ("api", "key"), ("private", "key"), ("secret", "key"), ("auth", "key")}
 )
 _NOT_A_VALUE = frozenset({"file", "path", "ref", "name", "env", "dir", "length", "ttl", "type"})
-_URL_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]*:([^\s/@]+)@")
+# Anchored on "://" (with a scheme character before it), so a long string costs one pass.
+_URL_PASSWORD = re.compile(r"(?<=[A-Za-z0-9+.-])://[^\s/:@]*:([^\s/@]+)@")
 
 
 def credential_name(key: str) -> bool:
