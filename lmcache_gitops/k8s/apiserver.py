@@ -99,7 +99,7 @@ def volumes(path: FieldPath, items: Any) -> Iterator[Finding]:
             )
 
 
-def names(path: FieldPath, items: list[dict[str, Any]], field: str) -> Iterator[Finding]:
+def _names(path: FieldPath, items: list[dict[str, Any]], field: str) -> Iterator[Finding]:
     seen: set[str] = set()
     for index, item in enumerate(items):
         name = item.get(field)
@@ -140,7 +140,7 @@ def container(path: FieldPath, spec: dict[str, Any], *, image_required: bool = T
                     "alphanumerics or '-', with at least one letter, not starting or ending with '-' nor with '--' in it"
                 ),
             )
-    yield from names((*path, "ports"), ports, "name")
+    yield from _names((*path, "ports"), ports, "name")
     yield from env((*path, "env"), spec.get("env"))
     yield from checks.resources(
         (*path, "resources"), spec.get("resources") if isinstance(spec.get("resources"), dict) else None
@@ -152,7 +152,7 @@ def containers(path: FieldPath, items: Any) -> Iterator[Finding]:
     found = _list(items)
     for index, item in enumerate(found):
         yield from container((*path, index), item)
-    yield from names(path, found, "name")
+    yield from _names(path, found, "name")
 
 
 def pod_spec(path: FieldPath, spec: dict[str, Any]) -> Iterator[Finding]:
@@ -165,15 +165,15 @@ def pod_spec(path: FieldPath, spec: dict[str, Any]) -> Iterator[Finding]:
         for index, item in enumerate(group):
             yield from container((*path, field, index), item)
     # Init and regular containers share one namespace of names.
-    yield from names((*path, "initContainers"), init, "name")
+    yield from _names((*path, "initContainers"), init, "name")
     taken = {item.get("name") for item in init}
     for index, item in enumerate(containers):
         if item.get("name") in taken:
             yield (*path, "containers", index, "name"), f"Duplicate value: {json.dumps(item['name'])}"
-    yield from names((*path, "containers"), containers, "name")
+    yield from _names((*path, "containers"), containers, "name")
     volume_list = _list(spec.get("volumes"))
     yield from volumes((*path, "volumes"), volume_list)
-    yield from names((*path, "volumes"), volume_list, "name")
+    yield from _names((*path, "volumes"), volume_list, "name")
     volume_names = {v.get("name") for v in volume_list}
     for field, group in (("initContainers", init), ("containers", containers)):
         for index, item in enumerate(group):
