@@ -77,7 +77,7 @@ def _engine_findings(resource: Resource, view: Engine) -> Iterator[checks.Findin
     spec = view.spec
     model = resource.model
     if isinstance(model, CacheBlendEngine) and not model.spec.injection.payload_image.repository:
-        yield ("spec", "injection", "payloadImage", "repository"), "Required value"
+        yield ("spec", "injection", "payloadImage", "repository"), "Required value: must be a non-empty string"
     resp = spec.l2_backend.resp if spec.l2_backend else None
     ref = resp.auth_secret_ref if resp else None
     if ref is not None and ref.namespace not in (None, resource.namespace):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError
@@ -69,13 +69,30 @@ def in_range(low: float, high: float, *, message: str | None = None, open_low: b
     )
 
 
-def at_least(low: float) -> Rule:
-    return Rule(lambda v: v >= low, f"must be greater than or equal to {low}", minimum=low)
+def at_least(low: float, *, go: bool = False) -> Rule:
+    """``v >= low``; ``go``: in the operator's ValidateSpec wording (`must be >= 0`), else its CRD marker's."""
+    message = f"must be >= {low}" if go else f"must be greater than or equal to {low}"
+    return Rule(lambda v: v >= low, message, minimum=low)
 
 
 def greater_than(low: float) -> Rule:
     return Rule(lambda v: v > low, f"must be greater than {low}", exclusiveMinimum=low)
 
 
-def non_empty() -> Rule:
-    return Rule(lambda v: v != "", "Required value", minLength=1)
+def non_empty(detail: str | None = None) -> Rule:
+    """A non-empty string; ``detail`` is the operator's wording after "Required value", where it has one."""
+    return Rule(lambda v: v != "", f"Required value: {detail}" if detail else "Required value", minLength=1)
+
+
+class EmptyWhenMissing:
+    """A model mixin: the fields named in ``EMPTY_WHEN_MISSING`` read as "" when left out, as Go
+    reads a missing string, so that a missing and an empty one get the operator's one message."""
+
+    EMPTY_WHEN_MISSING: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_when_missing(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {**dict.fromkeys(cls.EMPTY_WHEN_MISSING, ""), **data}
+        return data

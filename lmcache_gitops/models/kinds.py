@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field
 
 from ..k8s.schema import Kube
-from .base import API_VERSION, Model, at_least, greater_than, in_range, non_empty, rule_error
+from .base import API_VERSION, Model, Rule, at_least, greater_than, in_range, rule_error
 from .shared import (
     AnyPort,
     Containers,
@@ -75,11 +75,11 @@ class CacheBlendServerSpec(ServerSpec):
 
 
 class BlendSpec(Model):
-    check_layer: Annotated[Int32, at_least(0)] = 1
+    check_layer: Annotated[Int32, at_least(0, go=True)] = 1
     """`cb.check_layer`: the layer where token importance is scored."""
     recomp_ratio: Fraction = 0.15
     """`cb.recomp_ratio`: the share of non-prefix tokens recomputed."""
-    partial_bucket: Annotated[Int32, at_least(1)] | None = None
+    partial_bucket: Annotated[Int32, at_least(1, go=True)] | None = None
     """`cb.partial_bucket`: PARTIAL row padding for fp8-MoE models; unset leaves it out."""
 
 
@@ -102,8 +102,10 @@ class CacheBlendInjectionSpec(Model):
     image_pull_secrets: PullSecrets | None = None
     target_container: str = ""
     cudagraph: Literal["eager", "piecewise", "full_decode_only"] = "eager"
-    block_size: Annotated[Int32, at_least(1)] = 64
-    attention_backend: Annotated[str, non_empty()] = "CUSTOM"
+    block_size: Annotated[Int32, at_least(1, go=True)] = 64
+    attention_backend: Annotated[
+        str, Rule(lambda v: v != "", 'must be a backend name or "none" to omit the flag', minLength=1)
+    ] = "CUSTOM"
     """`--attention-backend` value; `none` leaves the flag out."""
     env: list[Annotated[dict[str, Any], Kube("EnvVar"), AfterValidator(_no_pythonpath)]] | None = None
     """Set on the vLLM container, replacing a variable of the same name."""
@@ -127,13 +129,13 @@ class CacheBlendEngine(_Resource):
 
 
 class LMCacheCoordinatorSpec(PodSettings):
-    replicas: Annotated[Int32, at_least(0)] = 1
+    replicas: Annotated[Int32, at_least(0, go=True)] = 1
     host: str = "0.0.0.0"
     port: AnyPort = 9300
     instance_timeout: Annotated[float, greater_than(0)] = 30
-    health_check_interval: Annotated[float, at_least(0)] = 10
+    health_check_interval: Annotated[float, at_least(0, go=True)] = 10
     """Seconds between health sweeps; 0 turns the loop off."""
-    eviction_check_interval: Annotated[float, at_least(0)] = 5
+    eviction_check_interval: Annotated[float, at_least(0, go=True)] = 5
     eviction_ratio: Annotated[float, in_range(0.0, 1.0, message="must be in [0.0, 1.0]")] = 0.2
     trigger_watermark: Fraction = 1
     blend_chunk_size: Annotated[Int32, greater_than(0)] | None = None

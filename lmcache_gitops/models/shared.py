@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ..k8s import apiserver
 from ..k8s.schema import Kube
-from .base import Model, Rule, at_least, greater_than, in_range, non_empty, rule_error
+from .base import EmptyWhenMissing, Model, Rule, at_least, greater_than, in_range, non_empty, rule_error
 
 Int32 = Annotated[int, in_range(-(2**31), 2**31 - 1, message="must be a 32-bit integer")]
 EnginePort = Annotated[Int32, in_range(1024, 65535)]
 AnyPort = Annotated[Int32, in_range(1, 65535)]
 Fraction = Annotated[float, in_range(0.0, 1.0, open_low=True, message="must be in (0.0, 1.0]")]
 NonEmpty = Annotated[str, non_empty()]
+# The operator's ValidateSpec words for the strings it requires (lmcacheengine_validation.go).
+GoString = Annotated[str, non_empty("must be a non-empty string")]
+GoName = Annotated[str, non_empty("must be non-empty")]
 PullPolicy = Literal["Always", "Never", "IfNotPresent"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 GpuVendor = Literal["nvidia", "amd"]
@@ -91,20 +94,26 @@ class PrometheusSpec(Model):
     service_monitor: ServiceMonitorSpec | None = None
 
 
-class SecretRef(Model):
-    name: NonEmpty
+class SecretRef(EmptyWhenMissing, Model):
+    EMPTY_WHEN_MISSING: ClassVar[tuple[str, ...]] = ("name",)
+
+    name: GoName
     namespace: str | None = None
     """Must be the resource's own namespace: lmcache-gitops never copies Secrets."""
 
 
-class LocalSecretRef(Model):
-    name: NonEmpty
+class LocalSecretRef(EmptyWhenMissing, Model):
+    EMPTY_WHEN_MISSING: ClassVar[tuple[str, ...]] = ("name",)
+
+    name: GoName
 
 
-class RespBackendSpec(Model):
+class RespBackendSpec(EmptyWhenMissing, Model):
     """Redis / Valkey through the native RESP adapter."""
 
-    host: NonEmpty
+    EMPTY_WHEN_MISSING: ClassVar[tuple[str, ...]] = ("host",)
+
+    host: GoString
     port: AnyPort
     num_workers: Annotated[Int32, at_least(1)] = 8
     max_capacity_gb: float = Field(0, alias="maxCapacityGB")
@@ -112,10 +121,12 @@ class RespBackendSpec(Model):
     auth_secret_ref: SecretRef | None = None
 
 
-class RawBackendSpec(Model):
+class RawBackendSpec(EmptyWhenMissing, Model):
     """Any other adapter (fs, mock, nixl_store, raw_block, s3, ...), passed through as JSON."""
 
-    type: NonEmpty
+    EMPTY_WHEN_MISSING: ClassVar[tuple[str, ...]] = ("type",)
+
+    type: GoString
     config: dict[str, Any] | None = None
 
     @field_validator("config")
