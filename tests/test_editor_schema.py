@@ -123,11 +123,11 @@ REFERENCE = "reference"  # it needs other documents (the specs an environment na
 JSON_NUMBER = "json-number"  # JSON has no infinity, and 6000.0 is the integer 6000 to a JSON Schema
 
 NOT_EXPRESSIBLE = {
-    "spec.l2Backend: exactly one of resp or raw must be set": CROSS_FIELD,
+    "spec.l2Backend: Required value: exactly one of resp or raw must be set": CROSS_FIELD,
     "spec.l2Backend: exactly one of resp or raw must be set, got multiple": CROSS_FIELD,
-    "spec.coordinator: exactly one of ref or url must be set": CROSS_FIELD,
+    "spec.coordinator: Required value: exactly one of ref or url must be set": CROSS_FIELD,
     "spec.coordinator: exactly one of ref or url must be set, got both": CROSS_FIELD,
-    "spec.l2Backend.serde: exactly one serde type must be set": CROSS_FIELD,
+    "spec.l2Backend.serde: Required value: exactly one serde type must be set": CROSS_FIELD,
     "spec.l2Backend.serde: cannot be combined with a raw adapter that sets a 'serde' config key": CROSS_FIELD,
     "spec.l2Backends: must not be set together with spec.l2Backend": CROSS_FIELD,
     'spec.l2Backend.resp.authSecretRef.namespace: must be the engine namespace "ns": lmcache-gitops references the '

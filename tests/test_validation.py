@@ -60,7 +60,7 @@ RULES = [
     ),
     (E, "prometheus.serviceMonitor.interval", "1m30s", None),
     # l2Backend
-    (E, "l2Backend", {}, "exactly one of resp or raw must be set"),
+    (E, "l2Backend", {}, "Required value: exactly one of resp or raw must be set"),
     (
         E,
         "l2Backend",
@@ -70,8 +70,8 @@ RULES = [
     (E, "l2Backend.raw.type", "fs", None),
     (E, "l2Backend.raw.type", "", "Required value: must be a non-empty string"),
     # coordinator link
-    (E, "coordinator", {}, "exactly one of ref or url must be set"),
-    (E, "coordinator", {"ref": {"name": ""}}, "exactly one of ref or url must be set"),
+    (E, "coordinator", {}, "Required value: exactly one of ref or url must be set"),
+    (E, "coordinator", {"ref": {"name": ""}}, "Required value: exactly one of ref or url must be set"),
     (
         E,
         "coordinator",
@@ -171,7 +171,7 @@ RULES_AT = [
     (
         E,
         {"l2Backend": {"raw": {"type": "fs"}, "serde": {}}},
-        ["spec.l2Backend.serde: exactly one serde type must be set"],
+        ["spec.l2Backend.serde: Required value: exactly one serde type must be set"],
     ),
     (
         E,

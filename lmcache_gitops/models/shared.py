@@ -149,7 +149,7 @@ class SerdeSpec(Model):
     @model_validator(mode="after")
     def _one_type(self) -> SerdeSpec:
         if self.aesgcm is None:
-            raise rule_error("exactly one serde type must be set")
+            raise rule_error("Required value: exactly one serde type must be set")
         return self
 
 
@@ -174,7 +174,7 @@ class L2BackendSpec(Model):
     @model_validator(mode="after")
     def _exactly_one(self) -> L2BackendSpec:
         if self.resp is None and self.raw is None:
-            raise rule_error("exactly one of resp or raw must be set")
+            raise rule_error("Required value: exactly one of resp or raw must be set")
         if self.resp is not None and self.raw is not None:
             raise rule_error("exactly one of resp or raw must be set, got multiple")
         return self
@@ -221,7 +221,7 @@ class CoordinatorConnectionSpec(Model):
         if has_ref and self.url:
             raise rule_error("exactly one of ref or url must be set, got both")
         if not has_ref and not self.url:
-            raise rule_error("exactly one of ref or url must be set")
+            raise rule_error("Required value: exactly one of ref or url must be set")
         return self
 
     @property
