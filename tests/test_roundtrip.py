@@ -44,13 +44,7 @@ def assert_round_trip(project: Path) -> lg.LoadedProject:
         (f"overlays/{env.name}/{tier}", objects) for env in environments for tier, objects in env.tiers().items()
     )
     assert named <= expected.keys(), f"delivery objects name folders the tree does not have: {named - expected.keys()}"
-    folders = [
-        *(f"overlays/{env.name}" for env in environments),
-        *sorted(named - {*expected}),
-        *sorted(named),
-        *clusters,
-    ]
-    folders = list(dict.fromkeys([*folders, "bases"]))
+    folders = [*(f"overlays/{env.name}" for env in environments), *sorted(named), *clusters, "bases"]
     built = dict(zip(folders, kustomize_builds([loaded.output / folder for folder in folders]), strict=True))
     for folder, objects in expected.items():
         if folder in built:

@@ -44,11 +44,14 @@ Objects = list[dict[str, Any]]
 
 @dataclass(frozen=True)
 class Target:
-    """How one environment is synced: by which tool, with that tool's settings for it."""
+    """How one environment is synced: the settings for it of the one tool that syncs it."""
 
-    tool: Tool
     argocd: ArgoEnvironment | None = None
     flux: FluxEnvironment | None = None
+
+    @property
+    def tool(self) -> Tool:
+        return "argocd" if self.argocd is not None else "flux"
 
 
 def _synced(tool: ArgoCD | Flux | None, names: Iterable[str]) -> dict[str, Any]:
@@ -68,9 +71,9 @@ def targets(project: Project) -> dict[str, Target]:
     names = sorted(project.environments)
     found: dict[str, Target] = {}
     for name, flux in _synced(delivery.flux, names).items():
-        found[name] = Target("flux", flux=flux or FluxEnvironment())
+        found[name] = Target(flux=flux or FluxEnvironment())
     for name, argo in _synced(delivery.argocd, names).items():
-        found[name] = Target("argocd", argocd=argo or ArgoEnvironment())
+        found[name] = Target(argocd=argo or ArgoEnvironment())
     return {name: found[name] for name in sorted(found) if name in project.environments}
 
 

@@ -67,7 +67,12 @@ class EnvironmentBuild:
 
     def objects(self) -> Objects:
         """Everything the environment deploys, exactly as `kustomize build overlays/<name>` gives it."""
-        return sort_objects(obj for objects in self.tiers().values() for obj in objects)
+        return all_tiers(self.tiers())
+
+
+def all_tiers(tiers: dict[str, Objects]) -> Objects:
+    """The objects of every tier, in `kustomize build` order: what the overlay builds to."""
+    return sort_objects(obj for objects in tiers.values() for obj in objects)
 
 
 @dataclass(frozen=True)

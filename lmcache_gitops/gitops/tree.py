@@ -41,7 +41,7 @@ from ..naming import (
 from ..read.inputs import Manifest, Resource
 from ..read.yamlio import dump_all
 from . import smp
-from .environments import EnvironmentBuild, ProjectBuild
+from .environments import EnvironmentBuild, ProjectBuild, all_tiers
 
 Tree = dict[str, str]  # POSIX path below the output folder -> file text
 
@@ -199,8 +199,9 @@ def builds(build: ProjectBuild) -> dict[str, list[dict[str, Any]]]:
     points at), exactly the objects `kustomize build <folder>` must give."""
     found = {BASES: build.base.objects()}
     for env in build.environments:
-        found[f"{OVERLAYS}/{env.name}"] = env.objects()
-        found.update((f"{OVERLAYS}/{env.name}/{tier}", objects) for tier, objects in env.tiers().items())
+        tiers = env.tiers()
+        found[f"{OVERLAYS}/{env.name}"] = all_tiers(tiers)
+        found.update((f"{OVERLAYS}/{env.name}/{tier}", objects) for tier, objects in tiers.items())
     found.update((folder, sort_objects(objects)) for folder, objects in sorted(build.clusters().items()))
     return found
 

@@ -20,7 +20,6 @@ from ..errors import FieldPath, Problem
 from ..k8s import kinds
 from ..naming import DEV_SHM, PD_ROLE
 from ..read.inputs import Manifest, ResourceKey
-from ..read.messages import kube_problems
 from .webhook import (
     BLOCK_SIZE,
     CACHEBLEND,
@@ -273,12 +272,8 @@ def _mentions_injection(work: _Workload) -> bool:
 
 
 def _wire(work: _Workload, found: Engines, excused: frozenset[ResourceKey]) -> dict[str, Any]:
+    # Its shape (the opt-in keys are strings, not an unquoted true) was checked when it was read.
     if not _mentions_injection(work):
-        return work.manifest.data
-    # Checked first, so that the opt-in keys are strings (an unquoted true is a boolean).
-    problems = kube_problems(work.manifest.document, work.at, "PodTemplateSpec", work.template)
-    if problems:
-        work.problems += problems
         return work.manifest.data
     opted = _opted_in(work)
     if not opted:

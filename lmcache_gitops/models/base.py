@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -54,6 +55,12 @@ class Rule:
         out = handler(schema)
         out.update(self.schema)
         return out
+
+
+def matches(pattern: str, message: str) -> Rule:
+    """The whole value matches the regular expression ``pattern`` (checked and in the JSON Schema alike)."""
+    compiled = re.compile(pattern)
+    return Rule(lambda v: compiled.fullmatch(v) is not None, message, pattern=pattern)
 
 
 def in_range(low: float, high: float, *, message: str | None = None, open_low: bool = False) -> Rule:

@@ -5,52 +5,33 @@ Defaults live here; the objects they become are built in `gitops/delivery.py`.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from .base import Model, Rule, non_empty, rule_error
+from .base import Model, matches, non_empty, rule_error
 from .shared import RelativePath
 
 # Go durations as Flux's CRDs accept them (kustomize-controller and source-controller `interval`).
-_DURATION = re.compile(r"([0-9]+(\.[0-9]+)?(ms|s|m|h))+")
-Duration = Annotated[
-    str,
-    Rule(
-        lambda v: _DURATION.fullmatch(v) is not None,
-        "must be a duration such as 30s, 5m or 1h30m",
-        pattern=_DURATION.pattern,
-    ),
-]
+Duration = Annotated[str, matches(r"([0-9]+(\.[0-9]+)?(ms|s|m|h))+", "must be a duration such as 30s, 5m or 1h30m")]
 # A git URL Argo CD and Flux clone: a URL with a scheme, or scp-like `user@host:path` (Argo CD only).
-_URL = re.compile(r"(https?|ssh)://[^\s/]+(/\S*)?|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:\S+")
 GitUrl = Annotated[
     str,
-    Rule(
-        lambda v: _URL.fullmatch(v) is not None,
+    matches(
+        r"(https?|ssh)://[^\s/]+(/\S*)?|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:\S+",
         "must be a git URL: https://host/path, ssh://user@host/path or user@host:path",
-        pattern=_URL.pattern,
     ),
 ]
 # git check-ref-format, in short: no whitespace, control characters, `..`, `~^:?*[\`, or a trailing `/` or `.lock`.
-_REVISION = re.compile(r"(?!.*\.\.)(?!.*//)(?!/)[^\s~^:?*\[\\\x00-\x1f\x7f]+(?<![/.])(?<!\.lock)")
 Revision = Annotated[
     str,
-    Rule(
-        lambda v: _REVISION.fullmatch(v) is not None,
+    matches(
+        r"(?!.*\.\.)(?!.*//)(?!/)[^\s~^:?*\[\\\x00-\x1f\x7f]+(?<![/.])(?<!\.lock)",
         "must be a branch, tag or commit (a git revision: no spaces, `..`, or any of ~^:?*[\\)",
-        pattern=_REVISION.pattern,
     ),
 ]
-_VARIABLE = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*")
 VariableName = Annotated[
-    str,
-    Rule(
-        lambda v: _VARIABLE.fullmatch(v) is not None,
-        "must be a variable name: letters, digits and _, not starting with a digit",
-        pattern=_VARIABLE.pattern,
-    ),
+    str, matches(r"[_a-zA-Z][_a-zA-Z0-9]*", "must be a variable name: letters, digits and _, not starting with a digit")
 ]
 Name = Annotated[str, non_empty()]
 
@@ -76,23 +57,18 @@ class SyncPolicy(Model):
     """Delete the objects a change removes (automated sync only)."""
     self_heal: bool = True
     """Undo changes made in the cluster (automated sync only)."""
-    sync_options: list[
-        Annotated[str, Rule(lambda v: "=" in v, "must be Option=value, such as ServerSideApply=true", pattern=".*=.*")]
-    ] = Field(default_factory=list)
+    sync_options: list[Annotated[str, matches(".*=.*", "must be Option=value, such as ServerSideApply=true")]] = Field(
+        default_factory=list
+    )
     """Argo CD sync options, such as `ServerSideApply=true`."""
 
 
 class ArgoEnvironment(Model):
     """Where Argo CD deploys one environment: the in-cluster server unless `server` or `name` says otherwise."""
 
-    server: Annotated[
-        str,
-        Rule(
-            lambda v: re.fullmatch(r"https?://\S+", v) is not None,
-            "must be the API server's https:// URL",
-            pattern=r"https?://\S+",
-        ),
-    ] = "https://kubernetes.default.svc"
+    server: Annotated[str, matches(r"https?://\S+", "must be the API server's https:// URL")] = (
+        "https://kubernetes.default.svc"
+    )
     name: Name | None = None
     """The name of a cluster registered in Argo CD (instead of `server`)."""
 
@@ -190,10 +166,9 @@ class Delivery(Model):
 
     name: Annotated[
         str,
-        Rule(
-            lambda v: re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", v) is not None,
+        matches(
+            r"[a-z0-9]([-a-z0-9]*[a-z0-9])?",
             "must be lowercase letters, digits and '-', starting and ending with a letter or digit",
-            pattern=r"[a-z0-9]([-a-z0-9]*[a-z0-9])?",
         ),
     ] = "lmcache"
     """The first part of every delivery object's name: `<name>-<env>`."""
