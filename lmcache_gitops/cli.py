@@ -84,9 +84,9 @@ def _project_option(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(lg.__version__, prog_name="lmcache-gitops")
 def cli() -> None:
-    """Compile LMCache operator resources (LMCacheEngine, CacheBlendEngine, LMCacheCoordinator)
-    into plain Kubernetes objects and a Kustomize tree for Argo CD or Flux, with no operator or
-    webhook in the cluster."""
+    """Compile LMCache operator resources (LMCacheEngine, CacheBlendEngine, LMCacheCoordinator,
+    VllmRouter) into plain Kubernetes objects and a Kustomize tree for Argo CD or Flux, with no
+    operator or webhook in the cluster."""
 
 
 @cli.command()

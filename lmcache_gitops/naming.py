@@ -7,6 +7,7 @@ from typing import Any
 MANAGED_BY = "lmcache-operator"  # kept: dashboards and selectors written for the operator still match
 ENGINE_APP = "lmcache"
 COORDINATOR_APP = "lmcache-coordinator"
+ROUTER_APP = "lmcache-router"
 
 # The connection ConfigMap's keys: the plain config, and one per PD role (chosen by the vLLM pod's
 # PD_ROLE annotation).
@@ -66,6 +67,11 @@ def standard_labels(app: str, name: str, component: str) -> dict[str, str]:
 def engine_host(name: str, namespace: str) -> str:
     """The engine's lookup Service as vLLM dials it (connection JSON)."""
     return f"tcp://{name}.{namespace}.svc.cluster.local"
+
+
+def router_endpoint(service: str, namespace: str, port: int) -> str:
+    """A vLLM Service as the router dials it (operator-spec §d.5)."""
+    return f"http://{service}.{namespace}.svc.cluster.local:{port}"
 
 
 def coordinator_url(name: str, namespace: str, port: int) -> str:

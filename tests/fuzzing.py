@@ -711,6 +711,12 @@ _OVERRIDES: dict[str, tuple[dict[str, Any], ...]] = {
         {"prometheus": {"serviceMonitor": {"enabled": True}}},
         {"nodeSelector": {"pool": "cpu"}},
     ),
+    "VllmRouter": (
+        {"replicas": 2},
+        {"policy": "session_based"},
+        {"port": 31000, "serviceType": "NodePort"},
+        {"nodeSelector": {"pool": "cpu"}},
+    ),
 }
 
 

@@ -29,7 +29,26 @@ MINIMAL: dict[str, dict[str, Any]] = {
     "LMCacheEngine": {"l1": {"sizeGB": 10}},
     "CacheBlendEngine": {"l1": {"sizeGB": 10}, "injection": {"payloadImage": {"repository": "example.com/plugin"}}},
     "LMCacheCoordinator": {},
+    "VllmRouter": {"prefill": {"serviceName": "vllm-prefill"}, "decode": {"serviceName": "vllm-decode"}},
 }
+
+
+def service(name: str, namespace: str | None = "ns", ports: tuple[int, ...] = (8000,)) -> dict[str, Any]:
+    """A Service of the user's (a vLLM pool's), exposing ``ports``."""
+    metadata: dict[str, Any] = {"name": name, **({"namespace": namespace} if namespace else {})}
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": metadata,
+        "spec": {"selector": {"app": name}, "ports": [{"name": f"p{port}", "port": port} for port in ports]},
+    }
+
+
+def companions(kind: str, namespace: str | None = "ns") -> list[dict[str, Any]]:
+    """What a minimal resource of ``kind`` needs beside it: a router's two vLLM Services."""
+    if kind != "VllmRouter":
+        return []
+    return [service(MINIMAL[kind][end]["serviceName"], namespace) for end in ("prefill", "decode")]
 
 
 def resource(kind: str, name: str = "test", namespace: str | None = "ns", **spec: Any) -> dict[str, Any]:

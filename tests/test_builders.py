@@ -21,7 +21,26 @@ def test_memory(size: float, request_gi: int, limit_gi: int) -> None:
 
 
 @pytest.mark.parametrize(
-    ("size", "failures"), [(10, 30), (0.5, 30), (150, 30), (155, 31), (300, 60), (1200, 240), (151, 31)]
+    ("size", "failures"),
+    [
+        # The operator's own table (daemonset_test.go at 9fed071).
+        (10, 30),
+        (0.5, 30),
+        (150, 30),
+        (155, 31),
+        (300, 60),
+        (1200, 240),
+        # Between multiples of 5, Go's int32() truncates (compat row 5).
+        (151, 30),
+        (152, 30),
+        (154.999, 30),
+        (157, 31),
+        (159.9, 31),
+        (160, 32),
+        (300.5, 60),
+        (304.99, 60),
+        (1202.5, 240),
+    ],
 )
 def test_startup_failure_threshold(size: float, failures: int) -> None:
     assert startup_failure_threshold(size) == failures

@@ -111,14 +111,14 @@ def test_missing_file_is_invalid_input(tmp_path: Path) -> None:
 
 def test_usage_errors_exit_2() -> None:
     assert run("render").returncode == 2
-    assert run("schema", "VllmRouter").returncode == 2
+    assert run("schema", "LMCacheRouter").returncode == 2
 
 
 def test_schema_per_kind_and_for_all() -> None:
     one = json.loads(run("schema", "LMCacheCoordinator").stdout)
     assert one["properties"]["kind"]["const"] == "LMCacheCoordinator"
     every = json.loads(run("schema").stdout)
-    assert len(every["oneOf"]) == 3
+    assert len(every["oneOf"]) == 4
     assert "io.k8s.api.core.v1.Toleration" in every["$defs"]
 
 

@@ -14,7 +14,7 @@ from jsonschema import Draft202012Validator
 import lmcache_gitops as lg
 from lmcache_gitops.models import KINDS
 
-from .helpers import API, FIXTURES, ROOT, problems, resource
+from .helpers import API, FIXTURES, ROOT, companions, problems, resource
 from .test_delivery import DELIVERY_RULES
 from .test_delivery import ENVIRONMENTS as DELIVERY_ENVIRONMENTS
 from .test_delivery import REPOSITORY as DELIVERY_REPOSITORY
@@ -105,12 +105,25 @@ AGREEMENT = {
     "name not a subdomain": resource(E, name="Cache"),
     "quantities": resource(E, resourceOverrides={"limits": {"cpu": "1.5", "memory": 2e9, "nvidia.com/gpu": 1}}),
     "quantity with a comma": resource(E, resourceOverrides={"limits": {"cpu": "1,5"}}),
+    "router with every field": resource(
+        "VllmRouter",
+        port=31000,
+        policy="session_based",
+        replicas=2,
+        image={"tag": "v1"},
+        intraNodeDataParallelSize=2,
+        serviceType="",
+        nodeSelector={"pool": "cpu"},
+        tolerations=[{"operator": "Exists"}],
+        env=[{"name": "A", "value": "1"}],
+        priorityClassName="high",
+    ),
 }
 
 
 @pytest.mark.parametrize("document", AGREEMENT.values(), ids=AGREEMENT.keys())
 def test_the_schema_accepts_what_the_compiler_accepts(document: dict[str, Any]) -> None:
-    assert validator(document["kind"]).is_valid(document) == (problems(document) == [])
+    assert validator(document["kind"]).is_valid(document) == (problems(document, *companions(document["kind"])) == [])
 
 
 # ---- every invalid case of the rule tables is invalid, where a JSON Schema can say so ----
@@ -140,6 +153,9 @@ NOT_EXPRESSIBLE = {
     '(the selector needs "test")': CROSS_FIELD,
     'spec.volumeMounts[0].name: no volume named "data" in the pod (spec.volumes)': CROSS_FIELD,
     'spec.volumes[1].name: duplicate volume name "a"': CROSS_FIELD,
+    'spec.prefill.serviceName: no Service "vllm-prefil" in namespace "ns" among the input files (Services there: '
+    '"vllm-decode", "vllm-prefill")': REFERENCE,
+    'spec.decode.port: Service "vllm-decode" has no port 8001 (its ports: 8000)': REFERENCE,
 }
 
 INVALID_SPECS = [

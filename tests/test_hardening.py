@@ -80,7 +80,7 @@ def problems(*texts: str) -> list[str]:
         (ENGINE + "  resourceOverrides: {requests: {memory: '1e999999999'}}\n", 'got "1e999999999"'),
         (
             ENGINE.replace("sizeGB: 1}", "sizeGB: 1000000000000}"),
-            "spec.l1.sizeGB: must be at most 10737418235: the startup probe's failureThreshold",
+            "spec.l1.sizeGB: must be less than 10737418240: the startup probe's failureThreshold",
         ),
         (ENGINE + '  podAnnotations: {"x\\ny": v}\n', 'spec.podAnnotations["x\\ny"]'),
         ("a: 1\nb: 2\nc: \x07\n", "in.yaml:3: invalid YAML: control characters are not allowed (U+0007)"),

@@ -3,6 +3,7 @@ objects `render` gives for that environment, and `kustomize build bases` those o
 
 from __future__ import annotations
 
+import copy
 import json
 import tempfile
 from pathlib import Path
@@ -22,6 +23,7 @@ from .helpers import (
     kustomize_builds,
     load_all,
     resource,
+    service,
     validate_object,
     workload_object,
     write_project,
@@ -80,9 +82,14 @@ def test_the_example_project_builds_to_what_render_gives() -> None:
 
 
 def _everywhere(documents: list[dict[str, Any]], spec: dict[str, Any]) -> dict[str, Any]:
-    """The same override for every custom resource (the user's own objects have none)."""
+    """The same override for every custom resource (a router takes the fields it has; the user's
+    own objects have none)."""
     return {
-        doc["metadata"]["name"]: {"spec": spec, "labels": {"tier": "gold"}, "annotations": {"note": "x"}}
+        doc["metadata"]["name"]: {
+            "spec": spec if doc["kind"] != "VllmRouter" else {k: v for k, v in spec.items() if not k.startswith("pod")},
+            "labels": {"tier": "gold"},
+            "annotations": {"note": "x"},
+        }
         for doc in documents
         if doc["apiVersion"] == API
     }
@@ -184,6 +191,29 @@ COORDINATOR = {
     ),
 }
 
+ROUTER = {
+    "tolerations": TOLERATIONS,
+    "env": ENV,
+    "nodeSelector": NODE_SELECTOR,
+    "port": st.sampled_from([30000, 31000]),
+    "policy": st.sampled_from(["round_robin", "session_based"]),
+    "replicas": st.integers(1, 3),
+    "intraNodeDataParallelSize": st.integers(1, 2),
+    "serviceType": st.sampled_from(["ClusterIP", "NodePort", ""]),
+    "image": st.fixed_dictionaries({}, optional={"tag": st.sampled_from(["nightly", "v1"])}),
+    "priorityClassName": st.sampled_from(["", "high"]),
+}
+ROUTED = (service("pool-prefill", None, (8000, 8001)), service("pool-decode", None, (8000,)))
+
+
+@st.composite
+def _router(draw: st.DrawFn) -> dict[str, Any]:
+    """A router's spec: its own fields, and the ports of the routed Services it dials."""
+    spec: dict[str, Any] = draw(st.fixed_dictionaries({}, optional=ROUTER))
+    spec["prefill"] = {"serviceName": "pool-prefill", "port": draw(st.sampled_from([8000, 8001]))}
+    spec["decode"] = {"serviceName": "pool-decode"}
+    return spec
+
 
 @st.composite
 def _with_mounts(draw: st.DrawFn, fields: dict[str, Any]) -> dict[str, Any]:
@@ -280,14 +310,19 @@ def projects(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         document["spec"].update(draw(_with_mounts(ENGINE)))
         documents.append(document)
     documents += [draw(_workload(engine, index)) for index, engine in enumerate(documents[1:]) if draw(st.booleans())]
+    if draw(st.booleans()):
+        documents += [resource("VllmRouter", name="router", namespace=None), *copy.deepcopy(ROUTED)]
+        documents[-3]["spec"] = draw(_router())
     environments = {}
     for index, env in enumerate(["dev", "staging", "prod"]):
         overrides = {}
         for document in documents:
-            if document["apiVersion"] == API and draw(st.booleans()):
+            if document["kind"] == "VllmRouter" and draw(st.booleans()):
+                overrides[document["metadata"]["name"]] = {"spec": draw(st.fixed_dictionaries({}, optional=ROUTER))}
+            elif document["apiVersion"] == API and document["kind"] != "VllmRouter" and draw(st.booleans()):
                 fields = ENGINE if document["kind"] != "LMCacheCoordinator" else COORDINATOR
                 overrides[document["metadata"]["name"]] = {"spec": draw(_with_mounts(fields))}
-            elif document["apiVersion"] != API and draw(st.booleans()):
+            elif document["kind"] in POD_TEMPLATES and draw(st.booleans()):
                 overrides[document["metadata"]["name"]] = draw(_workload_override(document["kind"]))
         environments[env] = {
             "namespace": draw(st.sampled_from(["default", f"ns{index}"])),

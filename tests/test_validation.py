@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import problems, resource
+from .helpers import companions, problems, resource
 
-E, CB, C = "LMCacheEngine", "CacheBlendEngine", "LMCacheCoordinator"
+E, CB, C, R = "LMCacheEngine", "CacheBlendEngine", "LMCacheCoordinator", "VllmRouter"
+AT_LEAST_1 = "must be greater than or equal to 1"
 PORT_1024 = "must be in [1024, 65535]"
 PORT_1 = "must be in [1, 65535]"
 FRACTION = "must be in (0.0, 1.0]"
@@ -131,12 +132,40 @@ RULES = [
     (C, "blendChunkSize", 0, "must be greater than 0"),
     (C, "blendChunkSize", 1, None),
     (C, "blendProbeStride", 0, "must be greater than 0"),
+    # VllmRouter (operator-spec §b.5: CRD markers; the operator has no ValidateSpec for it)
+    (R, "port", 1023, PORT_1024),
+    (R, "port", 1024, None),
+    (R, "port", 65535, None),
+    (R, "port", 65536, PORT_1024),
+    (R, "prefill.port", 0, PORT_1),
+    (R, "decode.port", 65536, PORT_1),
+    (R, "replicas", 0, AT_LEAST_1),
+    (R, "replicas", 1, None),
+    (R, "intraNodeDataParallelSize", 0, AT_LEAST_1),
+    (R, "intraNodeDataParallelSize", 8, None),
+    (R, "policy", "session_based", None),
+    (R, "policy", "random", 'Unsupported value: "random": supported values: "round_robin", "session_based"'),
+    (R, "serviceType", "LoadBalancer", None),
+    (R, "serviceType", "", None),
+    (
+        R,
+        "serviceType",
+        "ExternalName",
+        'Unsupported value: "ExternalName": supported values: "", "ClusterIP", "NodePort", "LoadBalancer"',
+    ),
+    (R, "prefill.serviceName", "", "Required value"),
+    (
+        R,
+        "image.pullPolicy",
+        "Sometimes",
+        'Unsupported value: "Sometimes": supported values: "Always", "Never", "IfNotPresent"',
+    ),
 ]
 
 
 @pytest.mark.parametrize(("kind", "field", "value", "expected"), RULES, ids=[f"{k}-{f}={v!r}" for k, f, v, _ in RULES])
 def test_rule(kind: str, field: str, value: object, expected: str | None) -> None:
-    found = problems(resource(kind, **{field: value}))
+    found = problems(resource(kind, **{field: value}), *companions(kind))
     assert found == ([f"spec.{field}: {expected}"] if expected else [])
 
 
@@ -227,7 +256,12 @@ RULES_AT = [
         ["spec.coordinator.l2EventReporting: conflicts with the newer name of this field; set only one of them"],
     ),
     (E, {"coordinator": {"url": "u", "eventReporting": True, "l2EventReporting": True}}, []),
-    (CB, {"injection": {}}, ["spec.injection.payloadImage: Required value"]),
+    (
+        CB,
+        {"injection": {}},
+        ["spec.injection.payloadImage: Required value: must be specified for CacheBlend injection"],
+    ),
+    (CB, {"injection": None}, ["spec.injection: Required value: must be specified for CacheBlend injection"]),
     (
         CB,
         {
@@ -236,7 +270,7 @@ RULES_AT = [
                 "env": [{"name": "A"}, {"name": "PYTHONPATH", "value": "/x"}],
             }
         },
-        ["spec.injection.env[1]: PYTHONPATH is set by the CacheBlend injection and cannot be overridden"],
+        ["spec.injection.env[1]: PYTHONPATH is managed by the CacheBlend plugin staging and cannot be set here"],
     ),
     (E, {"l1": {}}, ["spec.l1.sizeGB: Required value"]),
     (E, {"l1": {"sizeGB": 1, "initSizeGB": 1}}, ["spec.l1.initSizeGB: unknown field; did you mean sizeGB?"]),
@@ -312,12 +346,30 @@ RULES_AT = [
         {"volumes": [{"name": "a", "emptyDir": {}}, {"name": "a", "emptyDir": {}}]},
         ['spec.volumes[1].name: duplicate volume name "a"'],
     ),
+    (
+        R,
+        {"prefill": {"serviceName": "vllm-prefil"}},
+        [
+            'spec.prefill.serviceName: no Service "vllm-prefil" in namespace "ns" among the input files (Services there: "vllm-decode", "vllm-prefill")'
+        ],
+    ),
+    (R, {"decode.port": 8001}, ['spec.decode.port: Service "vllm-decode" has no port 8001 (its ports: 8000)']),
+    (R, {"decode": {}}, ["spec.decode.serviceName: Required value"]),
+    (R, {"prefill": None}, ["spec.prefill: Required value"]),
+    (
+        R,
+        {"nodeSelector": {"a b": "x"}},
+        [
+            "spec.nodeSelector[a b]: key \"a b\" is invalid: the name part must be 63 characters or less, alphanumerics, '-', '_' or '.', starting and ending with an alphanumeric"
+        ],
+    ),
+    (R, {"podLabels": {"a": "b"}}, ["spec.podLabels: unknown field"]),
 ]
 
 
 @pytest.mark.parametrize(("kind", "fields", "expected"), RULES_AT, ids=[str(i) for i in range(len(RULES_AT))])
 def test_rule_at(kind: str, fields: dict[str, object], expected: list[str]) -> None:
-    assert problems(resource(kind, **fields)) == expected
+    assert problems(resource(kind, **fields), *companions(kind)) == expected
 
 
 def test_multiple_errors_are_reported_together() -> None:

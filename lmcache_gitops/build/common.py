@@ -35,20 +35,9 @@ def label_sets(family: Family, name: str) -> tuple[dict[str, str], dict[str, str
     return selector_labels(app, name), standard_labels(app, name, component)
 
 
-def workload(
-    kind: str,
-    name: str,
-    namespace: str,
-    family: Family,
-    settings: PodSettings,
-    node_selector: dict[str, str] | None,
-    spec: dict[str, Any],
-    **pod: Any,
-) -> dict[str, Any]:
-    """A DaemonSet or Deployment of one resource's pods: ``spec`` adds fields to the workload's
-    spec, ``pod`` to the pod's, beside the settings every kind shares."""
-    selector, standard = label_sets(family, name)
-    pod_spec = compact(
+def pod_spec(settings: PodSettings, node_selector: dict[str, str] | None, **pod: Any) -> dict[str, Any]:
+    """The pod spec of one resource's pods: ``pod`` beside the settings the operator's kinds share."""
+    return compact(
         serviceAccountName=settings.service_account_name,
         priorityClassName=settings.priority_class_name,
         nodeSelector=node_selector,
@@ -57,7 +46,23 @@ def workload(
         imagePullSecrets=settings.image_pull_secrets,
         **pod,
     )
-    template_meta = compact(labels={**standard, **(settings.pod_labels or {})}, annotations=settings.pod_annotations)
+
+
+def workload(
+    kind: str,
+    name: str,
+    namespace: str,
+    family: Family,
+    spec: dict[str, Any],
+    pod: dict[str, Any],
+    *,
+    pod_labels: dict[str, str] | None = None,
+    pod_annotations: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A DaemonSet or Deployment of one resource's pods: ``spec`` adds fields to the workload's
+    spec; the pods carry the standard labels, then ``pod_labels`` (which win, as MergeLabels)."""
+    selector, standard = label_sets(family, name)
+    template_meta = compact(labels={**standard, **(pod_labels or {})}, annotations=pod_annotations)
     return {
         "apiVersion": "apps/v1",
         "kind": kind,
@@ -65,8 +70,19 @@ def workload(
         "spec": {
             **spec,
             "selector": {"matchLabels": selector},
-            "template": {"metadata": template_meta, "spec": pod_spec},
+            "template": {"metadata": template_meta, "spec": pod},
         },
+    }
+
+
+def service(name: str, namespace: str, family: Family, ports: list[Any], **spec: Any) -> dict[str, Any]:
+    """The Service `<name>` in front of one resource's pods; ``spec`` adds its other fields."""
+    selector, standard = label_sets(family, name)
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": metadata(name, namespace, standard),
+        "spec": {"ports": ports, "selector": selector, **spec},
     }
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from ..models import LMCacheCoordinatorSpec
 from ..naming import COORDINATOR_APP
 from .args import coordinator_args
-from .common import compact, image_fields, label_sets, metadata, monitoring, tcp_port, workload
+from .common import compact, image_fields, monitoring, pod_spec, service, tcp_port, workload
 from .view import coordinator_prometheus
 
 CONTAINER = "coordinator"
@@ -50,22 +50,18 @@ def deployment(name: str, namespace: str, spec: LMCacheCoordinatorSpec) -> dict[
         name,
         namespace,
         FAMILY,
-        spec,
-        spec.node_selector,
         {"replicas": spec.replicas},
-        volumes=spec.volumes,
-        containers=[container],
+        pod_spec(spec, spec.node_selector, volumes=spec.volumes, containers=[container]),
+        pod_labels=spec.pod_labels,
+        pod_annotations=spec.pod_annotations,
     )
 
 
 def coordinator_objects(name: str, namespace: str, spec: LMCacheCoordinatorSpec) -> list[dict[str, Any]]:
     """The metrics Service and the ServiceMonitor exist only with serviceMonitor enabled."""
-    selector, standard = label_sets(FAMILY, name)
-    service = {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": metadata(name, namespace, standard),
-        "spec": {"ports": [tcp_port("http", spec.port)], "selector": selector, "type": "ClusterIP"},
-    }
     prometheus = coordinator_prometheus(spec.prometheus)
-    return [deployment(name, namespace, spec), service, *monitoring(name, namespace, FAMILY, prometheus, always=False)]
+    return [
+        deployment(name, namespace, spec),
+        service(name, namespace, FAMILY, [tcp_port("http", spec.port)], type="ClusterIP"),
+        *monitoring(name, namespace, FAMILY, prometheus, always=False),
+    ]

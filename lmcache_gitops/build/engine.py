@@ -7,7 +7,7 @@ from typing import Any
 
 from ..naming import DEV_SHM, DEV_SHM_VOLUME, ENGINE_APP, connection_configmap
 from .args import MASTER_KEY_DIR, engine_args
-from .common import compact, image_fields, label_sets, metadata, monitoring, tcp_port, workload
+from .common import compact, image_fields, label_sets, metadata, monitoring, pod_spec, service, tcp_port, workload
 from .sizing import engine_resources, startup_failure_threshold
 from .view import Engine
 
@@ -100,14 +100,9 @@ def _container(engine: Engine, mounts: list[Any]) -> dict[str, Any]:
 def daemonset(engine: Engine) -> dict[str, Any]:
     spec = engine.spec
     volumes, mounts = operator_volumes(engine)
-    return workload(
-        "DaemonSet",
-        engine.name,
-        engine.namespace,
-        FAMILY,
+    pod = pod_spec(
         spec,
         engine.node_selector,
-        {},
         hostIPC=engine.host_ipc or None,
         hostNetwork=engine.host_network or None,
         dnsPolicy="ClusterFirstWithHostNet" if engine.host_network else None,
@@ -116,18 +111,22 @@ def daemonset(engine: Engine) -> dict[str, Any]:
         volumes=[*(spec.volumes or ()), *volumes],
         containers=[_container(engine, [*(spec.volume_mounts or ()), *mounts])],
     )
+    return workload(
+        "DaemonSet",
+        engine.name,
+        engine.namespace,
+        FAMILY,
+        {},
+        pod,
+        pod_labels=spec.pod_labels,
+        pod_annotations=spec.pod_annotations,
+    )
 
 
 def lookup_service(engine: Engine) -> dict[str, Any]:
     """Node-local discovery: ClusterIP with internalTrafficPolicy Local reaches this node's engine."""
-    selector, standard = label_sets(FAMILY, engine.name)
     ports = [tcp_port("server", engine.spec.server.port), tcp_port("http", engine.spec.server.http_port)]
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": metadata(engine.name, engine.namespace, standard),
-        "spec": {"internalTrafficPolicy": "Local", "ports": ports, "selector": selector},
-    }
+    return service(engine.name, engine.namespace, FAMILY, ports, internalTrafficPolicy="Local")
 
 
 def connection_configmap_object(engine: Engine, connection: Mapping[str, str]) -> dict[str, Any]:

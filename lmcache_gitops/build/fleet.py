@@ -10,12 +10,14 @@ from typing import Any
 from ..errors import Problem
 from ..k8s import checks
 from ..k8s.kinds import group
-from ..models import CacheBlendEngine, EngineResource, LMCacheCoordinator
+from ..models import CacheBlendEngine, EngineResource, LMCacheCoordinator, VllmRouter
+from ..models.shared import PodSettings
 from ..naming import COORDINATOR_APP, ENGINE_APP, coordinator_url, file_name
 from ..read.inputs import Manifest, Resource, ResourceKey, repeats
 from .connection import connection_data
 from .coordinator import coordinator_objects
 from .engine import engine_objects, operator_volumes
+from .router import router_objects
 from .sizing import size_problem
 from .view import Engine, engine
 
@@ -47,9 +49,7 @@ def _resource_problems(item: Built) -> Iterator[Problem]:
     would otherwise make when its objects are applied."""
     resource = item.resource
     model = resource.model
-    spec = model.spec
     meta = model.metadata
-    app = COORDINATOR_APP if isinstance(model, LMCacheCoordinator) else ENGINE_APP
     found: list[checks.Finding] = []
     if reason := checks.dns1123_subdomain(meta.name):
         found.append((_NAME, reason))
@@ -57,20 +57,30 @@ def _resource_problems(item: Built) -> Iterator[Problem]:
         found.append((("metadata", "namespace"), reason))
     found += checks.labels(("metadata", "labels"), meta.labels)
     found += checks.annotation_keys(("metadata", "annotations"), meta.annotations)
-    found += checks.pod_labels(("spec", "podLabels"), app, meta.name, spec.pod_labels)
-    found += checks.annotation_keys(("spec", "podAnnotations"), spec.pod_annotations)
-    found += checks.labels(("spec", "nodeSelector"), spec.node_selector)
-    found += checks.resources(("spec", "resourceOverrides"), spec.resource_overrides)
+    found += checks.labels(("spec", "nodeSelector"), model.spec.node_selector)
+    if not isinstance(model, VllmRouter):  # the router has none of the pod settings below
+        found += _pod_findings(item)
+    for path, message in found:
+        yield resource.problem(path, message)
+
+
+def _pod_findings(item: Built) -> Iterator[checks.Finding]:
+    resource = item.resource
+    model = resource.model
+    assert not isinstance(model, VllmRouter)
+    spec = model.spec
+    app = COORDINATOR_APP if isinstance(model, LMCacheCoordinator) else ENGINE_APP
+    yield from checks.pod_labels(("spec", "podLabels"), app, model.metadata.name, spec.pod_labels)
+    yield from checks.annotation_keys(("spec", "podAnnotations"), spec.pod_annotations)
+    yield from checks.resources(("spec", "resourceOverrides"), spec.resource_overrides)
     if spec.prometheus and spec.prometheus.service_monitor:
-        found += checks.labels(
+        yield from checks.labels(
             ("spec", "prometheus", "serviceMonitor", "labels"), spec.prometheus.service_monitor.labels
         )
     if isinstance(item, BuiltEngine):
-        found += _engine_findings(resource, item.engine)
+        yield from _engine_findings(resource, item.engine)
     else:
-        found += _volume_findings(resource, [], [])
-    for path, message in found:
-        yield resource.problem(path, message)
+        yield from _volume_findings(spec, [], [])
 
 
 def _engine_findings(resource: Resource, view: Engine) -> Iterator[checks.Finding]:
@@ -88,12 +98,11 @@ def _engine_findings(resource: Resource, view: Engine) -> Iterator[checks.Findin
         )
     if reason := size_problem(spec.l1.size_gb, spec.resource_overrides):
         yield ("spec", "l1", "sizeGB"), reason
-    yield from _volume_findings(resource, operator_volumes(view)[0], view.init_containers or [])
+    yield from _volume_findings(view.spec, operator_volumes(view)[0], view.init_containers or [])
 
 
-def _volume_findings(resource: Resource, generated: list[Any], init_containers: list[Any]) -> Iterator[checks.Finding]:
+def _volume_findings(spec: PodSettings, generated: list[Any], init_containers: list[Any]) -> Iterator[checks.Finding]:
     """The user's volumes must not clash with the ones the operator adds, and every mount needs a volume."""
-    spec = resource.model.spec
     user_volumes = spec.volumes or []
     yield from checks.volumes(("spec", "volumes"), user_volumes, {v["name"] for v in generated})
     names = {v["name"] for v in [*user_volumes, *generated]}
@@ -130,6 +139,8 @@ def _build(
     model = resource.model
     if isinstance(model, LMCacheCoordinator):
         return Built(resource, coordinator_objects(model.metadata.name, resource.namespace, model.spec)), []
+    if isinstance(model, VllmRouter):
+        return Built(resource, router_objects(model.metadata.name, resource.namespace, model.spec)), []
     url, problems = _coordinator_url(resource, model, ports, excused)
     view = engine(model, resource.namespace, url)
     connection = connection_data(view)
@@ -179,6 +190,43 @@ def build_resources(
         built.append(item)
     problems += _name_problems(built)
     return built, problems
+
+
+def route_problems(built: list[Built], manifests: list[Manifest], excused: frozenset[ResourceKey]) -> Iterator[Problem]:
+    """A router's prefill and decode name Services of the user's in its namespace (the operator
+    would start a router that dials nothing), with the port it dials among theirs."""
+    services = {(m.namespace, m.name): m for m in manifests if m.kind == "Service" and m.data["apiVersion"] == "v1"}
+    for item in built:
+        resource, model = item.resource, item.resource.model
+        if not isinstance(model, VllmRouter):
+            continue
+        namespace = resource.namespace
+        for role, endpoint in (("prefill", model.spec.prefill), ("decode", model.spec.decode)):
+            name = endpoint.service_name
+            service = services.get((namespace, name))
+            if service is None:
+                if ("Service", namespace, name) not in excused:  # else it is there, with a problem of its own
+                    there = ", ".join(f'"{n}"' for ns, n in sorted(services) if ns == namespace) or "none"
+                    yield resource.problem(
+                        ("spec", role, "serviceName"),
+                        f'no Service "{name}" in namespace "{namespace}" among the input files (Services there: {there})',
+                    )
+                continue
+            ports = _service_ports(service.data)
+            if ports and endpoint.port not in ports:
+                listed = ", ".join(str(p) for p in ports)
+                yield resource.problem(
+                    ("spec", role, "port"), f'Service "{name}" has no port {endpoint.port} (its ports: {listed})'
+                )
+
+
+def _service_ports(service: dict[str, Any]) -> list[int]:
+    """The ports a Service of the user's exposes (none: an ExternalName Service, any port)."""
+    spec = service.get("spec")
+    ports = spec.get("ports") if isinstance(spec, dict) else None
+    if not isinstance(ports, list):
+        return []
+    return sorted({p["port"] for p in ports if isinstance(p, dict) and isinstance(p.get("port"), int)})
 
 
 def manifest_problems(manifests: list[Manifest], built: list[Built]) -> Iterator[Problem]:

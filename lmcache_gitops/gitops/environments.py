@@ -15,6 +15,7 @@ from ..inject.deploy import Fleet, compile_fleet, deployed_objects
 from ..inject.wiring import Deployed
 from ..k8s import checks
 from ..k8s.kinds import annotated_metadata, in_namespace, sort_objects
+from ..models import KINDS, VllmRouterSpec
 from ..models.project_file import Environment, Project, ResourceOverride
 from ..naming import CACHE_TIER, WORKLOADS_TIER, selector_labels
 from ..read.inputs import Inputs, Manifest, Resource, ResourceKey, parse, parse_manifest, repeats
@@ -294,13 +295,15 @@ def _written(env: Environment, found: str, known: Selectors) -> str:
 
 def _environment_manifests(
     env_name: str, env: Environment, manifests: list[Manifest], document: Document, known: Selectors
-) -> tuple[list[Manifest], list[Problem]]:
+) -> tuple[list[Manifest], list[Problem], frozenset[ResourceKey]]:
     """The user's objects ``env`` deploys, in its namespace, each with its override merged as a
-    strategic-merge patch (before wiring, so a broken opt-in is the skip it causes) and checked again."""
-    out, problems = [], []
+    strategic-merge patch (before wiring, so a broken opt-in is the skip it causes) and checked
+    again, and those it does not: left out by its include, or with an override that has a problem."""
+    out, problems, missing = [], [], set()
     included, overrides = _included(env, known), _overrides(env, known)
     for manifest in manifests:
         if included is not None and _id(manifest) not in included:
+            missing.add((manifest.kind, env.namespace, manifest.name))
             continue
         override = overrides.get(_id(manifest))
         seen = replace(manifest.document, context=_in_environment(env_name))
@@ -314,24 +317,35 @@ def _environment_manifests(
             checked, found = parse_manifest(replace(seen, data=data), env.namespace)
             problems += found
             if checked is None:
+                missing.add((manifest.kind, env.namespace, manifest.name))
                 continue
         out.append(Manifest(in_namespace(data, env.namespace), seen))
-    return out, problems
+    return out, problems, frozenset(missing)
 
 
-def _left_out_problems(env_name: str, deployed: _Deployed, fleet: Fleet, document: Document) -> Iterator[Problem]:
-    """A reference to a resource the environment's include leaves out (an engine's coordinator, a
-    workload's engine): fixed in the include, so reported there."""
+def _needs(resource: Resource) -> Iterator[ResourceKey]:
+    """What a resource names in its namespace: an engine's coordinator, a router's Services."""
+    spec = resource.model.spec
+    if isinstance(spec, VllmRouterSpec):
+        yield from (("Service", resource.namespace, end.service_name) for end in (spec.prefill, spec.decode))
+    elif (link := getattr(spec, "coordinator", None)) is not None and link.ref is not None:
+        yield ("LMCacheCoordinator", resource.namespace, link.ref.name)
+
+
+def _left_out_problems(
+    env_name: str, deployed: _Deployed, left_out: frozenset[ResourceKey], fleet: Fleet, document: Document
+) -> Iterator[Problem]:
+    """A reference to an input the environment's include leaves out (an engine's coordinator, a
+    workload's engine, a router's Service): fixed in the include, so reported there."""
     needs: list[tuple[Resource | Manifest, ResourceKey]] = [
-        (resource, ("LMCacheCoordinator", resource.namespace, link.ref.name))
-        for resource in deployed.resources
-        if (link := getattr(resource.model.spec, "coordinator", None)) is not None and link.ref is not None
+        (resource, key) for resource in deployed.resources for key in _needs(resource)
     ]
     for owner, key in [*needs, *fleet.unresolved]:
-        if key in deployed.left_out:
+        if key in left_out:
             yield document.problem(
                 ("environments", env_name, "include"),
-                f'leaves out {key[0]} "{key[2]}", which {owner.kind} "{owner.name}" needs: add "{key[2]}" to this include',
+                f'leaves out {key[0]} "{key[2]}", which {owner.kind} "{owner.name}" needs: '
+                f'add "{key[2] if key[0] in KINDS else f"{key[0]}/{key[2]}"}" to this include',
             )
 
 
@@ -375,15 +389,15 @@ def build_project(
         target = targets.get(env_name)
         deployed_specs = _environment_resources(env_name, env, resources, document, known)
         env_resources, found = deployed_specs.resources, deployed_specs.problems
-        moved, more_found = _environment_manifests(env_name, env, inputs.manifests, document, known)
+        moved, more_found, missing = _environment_manifests(env_name, env, inputs.manifests, document, known)
         found = [*found, *more_found]
         rewrite = project.rewrite_service_addresses
         for index, manifest in enumerate(moved):
             moved[index], more_found = addresses.check(env_name, env.namespace, manifest, services, rewrite=rewrite)
             found += more_found
-        excused = _moved(inputs.excused, env.namespace) | deployed_specs.left_out | deployed_specs.broken
+        excused = _moved(inputs.excused, env.namespace) | deployed_specs.left_out | deployed_specs.broken | missing
         compiled, more = _compile(Inputs(env_resources, moved, excused), allow_skip, project)
-        more += _left_out_problems(env_name, deployed_specs, compiled, document)
+        more += _left_out_problems(env_name, deployed_specs, deployed_specs.left_out | missing, compiled, document)
         if target is not None and target.flux is not None:
             more += substitution.problems(env_name, env, target.flux, env_resources, moved, document)
         built = [_with_extra_metadata(env, item) for item in compiled.built]

@@ -11,6 +11,8 @@ from .kinds import (
     LMCacheCoordinatorSpec,
     LMCacheEngine,
     LMCacheEngineSpec,
+    VllmRouter,
+    VllmRouterSpec,
 )
 from .shared import EngineSpecBase
 
@@ -27,4 +29,6 @@ __all__ = [
     "LMCacheCoordinatorSpec",
     "LMCacheEngine",
     "LMCacheEngineSpec",
+    "VllmRouter",
+    "VllmRouterSpec",
 ]

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError
@@ -91,15 +91,28 @@ def non_empty(detail: str | None = None) -> Rule:
     return Rule(lambda v: v != "", f"Required value: {detail}" if detail else "Required value", minLength=1)
 
 
-class EmptyWhenMissing:
-    """A model mixin: the fields named in ``EMPTY_WHEN_MISSING`` read as "" when left out, as Go
-    reads a missing string, so that a missing and an empty one get the operator's one message."""
+def required(detail: str) -> BeforeValidator:
+    """A field the operator requires in its own words: null reads `Required value: <detail>`
+    (list it in ``AS_GO_READS_MISSING`` as None so that leaving it out reads the same)."""
 
-    EMPTY_WHEN_MISSING: ClassVar[tuple[str, ...]] = ()
+    def check(value: Any) -> Any:
+        if value is None:
+            raise rule_error(f"Required value: {detail}")
+        return value
+
+    return BeforeValidator(check)
+
+
+class AsGoReadsMissing:
+    """A model mixin: the fields of ``AS_GO_READS_MISSING`` (by their YAML name) read as its
+    value when left out, as Go reads a missing field (a string as "", a pointer as nil), so that
+    missing and empty get the operator's one message."""
+
+    AS_GO_READS_MISSING: ClassVar[dict[str, Any]] = {}
 
     @model_validator(mode="before")
     @classmethod
-    def _empty_when_missing(cls, data: Any) -> Any:
+    def _as_go_reads_missing(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            return {**dict.fromkeys(cls.EMPTY_WHEN_MISSING, ""), **data}
+            return {**cls.AS_GO_READS_MISSING, **data}
         return data

@@ -58,10 +58,12 @@ def _spec_checks() -> Checks:
         (_K8S + "ResourceRequirements", "requests"): {"additionalProperties": _QUANTITY},
     }
     for kind, model in KINDS.items():
-        spec = model.model_fields["spec"].annotation.__name__  # type: ignore[union-attr]
-        checks[spec, "podLabels"] = _pod_labels(COORDINATOR_APP if kind == "LMCacheCoordinator" else ENGINE_APP)
-        checks[spec, "podAnnotations"] = _ANNOTATIONS
+        spec_model = model.model_fields["spec"].annotation
+        spec = spec_model.__name__  # type: ignore[union-attr]
         checks[spec, "nodeSelector"] = _LABELS
+        if "pod_labels" in spec_model.model_fields:  # type: ignore[union-attr]
+            checks[spec, "podLabels"] = _pod_labels(COORDINATOR_APP if kind == "LMCacheCoordinator" else ENGINE_APP)
+            checks[spec, "podAnnotations"] = _ANNOTATIONS
     return checks
 
 

@@ -1,25 +1,29 @@
-"""The three custom resources (operator-spec §b.2-§b.4) and their envelope."""
+"""The four custom resources (operator-spec §b.2-§b.5) and their envelope."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, Field
 
 from ..k8s.schema import Kube
-from .base import API_VERSION, Model, Rule, at_least, greater_than, in_range, rule_error
+from .base import API_VERSION, AsGoReadsMissing, Model, Rule, at_least, greater_than, in_range, required, rule_error
 from .shared import (
     AnyPort,
     Containers,
+    EnginePort,
     EngineSpecBase,
+    EnvVars,
     Fraction,
     ImageSpec,
     Int32,
+    NonEmpty,
     PodSettings,
     PrometheusSpec,
     PullSecrets,
     ServerSpec,
     StringMap,
+    Tolerations,
 )
 
 
@@ -85,7 +89,7 @@ class BlendSpec(Model):
 
 def _no_pythonpath(env: dict[str, Any]) -> dict[str, Any]:
     if env.get("name") == "PYTHONPATH":
-        raise rule_error("PYTHONPATH is set by the CacheBlend injection and cannot be overridden")
+        raise rule_error("PYTHONPATH is managed by the CacheBlend plugin staging and cannot be set here")
     return env
 
 
@@ -96,8 +100,13 @@ class PayloadImageSpec(ImageSpec):
     """Set it: the engine image that the CRD default fills in is not a valid payload."""
 
 
-class CacheBlendInjectionSpec(Model):
-    payload_image: PayloadImageSpec
+_INJECTION_REQUIRED = required("must be specified for CacheBlend injection")
+
+
+class CacheBlendInjectionSpec(AsGoReadsMissing, Model):
+    AS_GO_READS_MISSING: ClassVar[dict[str, Any]] = {"payloadImage": None}
+
+    payload_image: Annotated[PayloadImageSpec, _INJECTION_REQUIRED]
     """The cacheblend-plugin init-container image (required)."""
     image_pull_secrets: PullSecrets | None = None
     target_container: str = ""
@@ -111,11 +120,13 @@ class CacheBlendInjectionSpec(Model):
     """Set on the vLLM container, replacing a variable of the same name."""
 
 
-class CacheBlendEngineSpec(EngineSpecBase):
+class CacheBlendEngineSpec(AsGoReadsMissing, EngineSpecBase):
+    AS_GO_READS_MISSING: ClassVar[dict[str, Any]] = {"injection": None}
+
     server: CacheBlendServerSpec = Field(default_factory=CacheBlendServerSpec)
     blend: BlendSpec = Field(default_factory=BlendSpec)
-    injection: CacheBlendInjectionSpec = Field(default_factory=dict, validate_default=True)
-    """Required; a missing block is reported at spec.injection.payloadImage, as the operator does."""
+    injection: Annotated[CacheBlendInjectionSpec, _INJECTION_REQUIRED]
+    """Required, with its payloadImage."""
 
 
 class CacheBlendEngine(_Resource):
@@ -151,10 +162,51 @@ class LMCacheCoordinator(_Resource):
     spec: LMCacheCoordinatorSpec = Field(default_factory=dict, validate_default=True)
 
 
-AnyResource = LMCacheEngine | CacheBlendEngine | LMCacheCoordinator
+# ---- VllmRouter ----
+
+
+class RouterEndpointSpec(Model):
+    """A vLLM Service the router forwards to (the user's, not an LMCache engine's)."""
+
+    service_name: NonEmpty
+    """A Service among the inputs, in the router's namespace."""
+    port: AnyPort = 8000
+    """The port of that Service the router dials."""
+
+
+class VllmRouterSpec(Model):
+    prefill: RouterEndpointSpec
+    """The Service of the prefiller (kv_producer) vLLM pods."""
+    decode: RouterEndpointSpec
+    """The Service of the decoder (kv_consumer) vLLM pods."""
+    port: EnginePort = 30000
+    policy: Literal["round_robin", "session_based"] = "round_robin"
+    replicas: Annotated[Int32, at_least(1)] = 1
+    image: ImageSpec | None = None
+    """Unset: vllm/vllm-router:nightly. Set: what it leaves out takes the CRD's image defaults
+    (lmcache/vllm-openai, latest), as the operator's CRD fills them in."""
+    intra_node_data_parallel_size: Annotated[Int32, at_least(1)] = 1
+    """Must match the tensor-parallel size of the vLLM pods it routes to."""
+    service_type: Literal["", "ClusterIP", "NodePort", "LoadBalancer"] = "ClusterIP"
+    """The router Service's type; empty reads as ClusterIP, as the operator reads it."""
+    node_selector: StringMap | None = None
+    tolerations: Tolerations | None = None
+    env: EnvVars | None = None
+    priority_class_name: str = ""
+
+
+class VllmRouter(_Resource):
+    """A vllm-router Deployment and Service in front of a prefill and a decode vLLM Service."""
+
+    kind: Literal["VllmRouter"]
+    spec: VllmRouterSpec
+
+
+AnyResource = LMCacheEngine | CacheBlendEngine | LMCacheCoordinator | VllmRouter
 KINDS: dict[str, type[AnyResource]] = {
     "LMCacheEngine": LMCacheEngine,
     "CacheBlendEngine": CacheBlendEngine,
     "LMCacheCoordinator": LMCacheCoordinator,
+    "VllmRouter": VllmRouter,
 }
 EngineResource = LMCacheEngine | CacheBlendEngine

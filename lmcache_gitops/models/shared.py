@@ -8,7 +8,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ..k8s import apiserver
 from ..k8s.schema import Kube
-from .base import EmptyWhenMissing, Model, Rule, at_least, greater_than, in_range, non_empty, rule_error
+from .base import AsGoReadsMissing, Model, Rule, at_least, greater_than, in_range, non_empty, rule_error
 
 Int32 = Annotated[int, in_range(-(2**31), 2**31 - 1, message="must be a 32-bit integer")]
 EnginePort = Annotated[Int32, in_range(1024, 65535)]
@@ -94,24 +94,24 @@ class PrometheusSpec(Model):
     service_monitor: ServiceMonitorSpec | None = None
 
 
-class SecretRef(EmptyWhenMissing, Model):
-    EMPTY_WHEN_MISSING: ClassVar[tuple[str, ...]] = ("name",)
+class SecretRef(AsGoReadsMissing, Model):
+    AS_GO_READS_MISSING: ClassVar[dict[str, Any]] = {"name": ""}
 
     name: GoName
     namespace: str | None = None
     """Must be the resource's own namespace: lmcache-gitops never copies Secrets."""
 
 
-class LocalSecretRef(EmptyWhenMissing, Model):
-    EMPTY_WHEN_MISSING: ClassVar[tuple[str, ...]] = ("name",)
+class LocalSecretRef(AsGoReadsMissing, Model):
+    AS_GO_READS_MISSING: ClassVar[dict[str, Any]] = {"name": ""}
 
     name: GoName
 
 
-class RespBackendSpec(EmptyWhenMissing, Model):
+class RespBackendSpec(AsGoReadsMissing, Model):
     """Redis / Valkey through the native RESP adapter."""
 
-    EMPTY_WHEN_MISSING: ClassVar[tuple[str, ...]] = ("host",)
+    AS_GO_READS_MISSING: ClassVar[dict[str, Any]] = {"host": ""}
 
     host: GoString
     port: AnyPort
@@ -121,10 +121,10 @@ class RespBackendSpec(EmptyWhenMissing, Model):
     auth_secret_ref: SecretRef | None = None
 
 
-class RawBackendSpec(EmptyWhenMissing, Model):
+class RawBackendSpec(AsGoReadsMissing, Model):
     """Any other adapter (fs, mock, nixl_store, raw_block, s3, ...), passed through as JSON."""
 
-    EMPTY_WHEN_MISSING: ClassVar[tuple[str, ...]] = ("type",)
+    AS_GO_READS_MISSING: ClassVar[dict[str, Any]] = {"type": ""}
 
     type: GoString
     config: dict[str, Any] | None = None

@@ -91,9 +91,9 @@ class Inputs:
     excused: frozenset[ResourceKey] = frozenset()
 
 
-def _named(data: Any, default_namespace: str) -> list[ResourceKey]:
-    """The keys a custom resource document with a problem may have been meant to have: its own, or
-    with a kind that is not one, every kind's (a reference to its name is a consequence)."""
+def _named(data: Any, default_namespace: str, kinds: Iterable[str]) -> list[ResourceKey]:
+    """The keys a document with a problem may have been meant to have: its own, or with a kind
+    that is not one of ``kinds``, each of theirs (a reference to its name is a consequence)."""
     metadata = data.get("metadata") if isinstance(data, dict) else None
     name = metadata.get("name") if isinstance(metadata, dict) else None
     if not isinstance(name, str):
@@ -101,7 +101,8 @@ def _named(data: Any, default_namespace: str) -> list[ResourceKey]:
     namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
     namespace = namespace if isinstance(namespace, str) and namespace else default_namespace
     kind = data.get("kind")
-    return [(k, namespace, name) for k in ([kind] if isinstance(kind, str) and kind in KINDS else list(KINDS))]
+    kinds = list(kinds)
+    return [(k, namespace, name) for k in ([kind] if isinstance(kind, str) and kind in kinds else kinds)]
 
 
 def _without_nulls(value: Any) -> Any:
@@ -297,12 +298,14 @@ def load(sources: Iterable[Source], default_namespace: str) -> tuple[Inputs, lis
                 manifest, found = parse_manifest(document, default_namespace)
                 if manifest is not None:
                     inputs.manifests.append(manifest)
+                elif isinstance(kind := document.data.get("kind"), str):  # a router may name it
+                    excused.update(_named(document.data, default_namespace, [kind]))
             else:
                 resource, found = parse(document, default_namespace)
                 if resource is not None:
                     inputs.resources.append(resource)
                 else:
-                    excused.update(_named(document.data, default_namespace))
+                    excused.update(_named(document.data, default_namespace, KINDS))
             problems.extend(found)
     return Inputs(inputs.resources, inputs.manifests, frozenset(excused)), problems
 
