@@ -14,36 +14,41 @@ writes files, and only inside the project's output folder.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+import posixpath
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from .errors import InvalidInput, Problem, one_line
-from .files import kustomize, sources, treeio
-from .gitops.drift import FieldChange, FileChange, Report, build_differences
-from .gitops.environments import ProjectBuild, build_project
+from .files import git, kustomize, sources, treeio
+from .gitops.diff import FieldDiff, ObjectDiff, ProjectDiff, project_diff
+from .gitops.drift import FileChange, Report, build_differences
+from .gitops.environments import EnvironmentBuild, ProjectBuild, build_project, merge_patch
 from .gitops.tree import Tree, build_tree, builds
 from .inject.deploy import compile_fleet
+from .models import API_VERSION, AnyResource
 from .models.json_schema import json_schema, project_json_schema
 from .models.project_file import Project
 from .naming import PROJECT_FILE
 from .read import inputs as reading
 from .read.inputs import Inputs, Manifest, Resource, Source
 from .read.messages import validate_as
-from .read.yamlio import dump_all, load_documents
+from .read.yamlio import Document, dump_all, load_documents
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_NAMESPACE",
-    "FieldChange",
+    "FieldDiff",
     "FileChange",
     "Inputs",
     "InvalidInput",
     "LoadedProject",
     "Manifest",
+    "ObjectDiff",
     "Problem",
+    "ProjectDiff",
     "Report",
     "Resource",
     "Source",
@@ -51,9 +56,11 @@ __all__ = [
     "__version__",
     "check_project",
     "compile_project",
+    "diff_project",
     "json_schema",
     "load_inputs",
     "load_project",
+    "project",
     "project_json_schema",
     "read_sources",
     "render",
@@ -171,17 +178,140 @@ def to_yaml(objects: Iterable[dict[str, Any]]) -> str:
     return dump_all(objects)
 
 
+Data = Mapping[str, Any] | str  # a document as data, or as YAML text
+
+
 @dataclass(frozen=True)
 class LoadedProject:
-    """A compiled project and where its files are."""
+    """A compiled project: its settings and inputs, every environment compiled, and where its files
+    are (``file`` and ``output`` are relative paths for a project built in memory).
+
+        >>> loaded = load_project("lmcache-gitops.yaml")
+        >>> loaded
+        <Project 3 environments, 3 resources, 2 workloads>
+    """
 
     file: Path
     output: Path
     build: ProjectBuild
+    settings: Mapping[str, Any] = field(repr=False)  # the project file's content
+    sources: tuple[Source, ...] = field(repr=False)  # the spec and workload files
+    allow_skip: bool = False
+
+    def __repr__(self) -> str:
+        base = self.build.base
+        return (
+            f"<Project {_count(len(self.build.environments), 'environment')}, "
+            f"{_count(len(base.built), 'resource')}, {_count(len(base.workloads), 'workload')}>"
+        )
+
+    @property
+    def environments(self) -> list[str]:
+        return [env.name for env in self.build.environments]
+
+    @property
+    def resources(self) -> dict[str, AnyResource]:
+        """Each custom resource by name, as written (its fields readable by their YAML names)."""
+        return {item.resource.name: item.resource.model for item in self.build.base.built}
+
+    def render(self, environment: str) -> list[dict[str, Any]]:
+        """Every object ``environment`` deploys: what `kustomize build overlays/<env>` gives."""
+        return _environment(self, environment).objects()
 
     def tree(self, *, rendered: bool = False) -> Tree:
-        """Every file of the tree (with rendered/ when the project or ``rendered`` asks for it)."""
+        """Every file of the tree, path below the output folder -> text (with rendered/ when the
+        project or ``rendered`` asks for it)."""
         return build_tree(self.build, rendered=rendered)
+
+    def write(self, folder: str | Path | None = None, *, rendered: bool = False) -> Report:
+        """Write the tree into ``folder`` (default: the project's output folder), as `compile`
+        does: all or nothing, generated files it no longer has pruned."""
+        return _write(self, Path(folder) if folder is not None else self.output, rendered=rendered)
+
+    def with_spec(self, name: str, change: Mapping[str, Any]) -> LoadedProject:
+        """A validated copy with ``change`` merged onto the spec of resource ``name`` (a JSON merge
+        patch: null removes a field); raises InvalidInput as the CLI would report it.
+
+            >>> bigger = loaded.with_spec("kv-cache", {"l1": {"sizeGB": 120}})
+        """
+        for index, source in enumerate(self.sources):
+            documents, _ = load_documents(source.text, source.name)
+            data = [document.data for document in documents]
+            hits = [i for i, d in enumerate(data) if _is_resource(d) and d["metadata"].get("name") == name]
+            if hits:
+                for hit in hits:
+                    data[hit] = {**data[hit], "spec": merge_patch(data[hit].get("spec") or {}, dict(change))}
+                changed = Source(source.name, dump_all(data))
+                return self._rebuilt(self.settings, (*self.sources[:index], changed, *self.sources[index + 1 :]))
+        known = ", ".join(sorted(self.resources))
+        raise InvalidInput([Problem("<with_spec>", 1, "", f'no resource named "{name}" (the project has {known})')])
+
+    def with_environment(self, name: str, change: Mapping[str, Any] | None) -> LoadedProject:
+        """A validated copy with ``change`` merged onto environment ``name`` (a new one when it
+        has none; None removes it).
+
+            >>> staging = loaded.with_environment("staging", {"namespace": "llm-staging"})
+        """
+        environments = dict(self.settings.get("environments") or {})
+        if change is None:
+            environments.pop(name, None)
+        else:
+            environments[name] = merge_patch(environments.get(name) or {}, dict(change))
+        return self._rebuilt({**self.settings, "environments": environments}, self.sources)
+
+    def _rebuilt(self, settings: Mapping[str, Any], sources: tuple[Source, ...]) -> LoadedProject:
+        document = _project_document(Source(str(self.file), dump_all([dict(settings)])))
+        return _compiled(document, sources, [], self.file, self.output, _tree_path(document), self.allow_skip)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _is_resource(data: Any) -> bool:
+    return isinstance(data, dict) and data.get("apiVersion") == API_VERSION and isinstance(data.get("metadata"), dict)
+
+
+def _project_document(text: Source) -> Document:
+    documents, problems = load_documents(text.text, text.name)
+    if len(documents) > 1:
+        problems.append(documents[1].problem((), "the project file must hold one YAML document"))
+    if problems:
+        raise InvalidInput(problems)
+    return documents[0]
+
+
+def _settings(document: Document) -> Project:
+    settings, problems = validate_as(Project, document, document.data)
+    if settings is None:
+        raise InvalidInput(problems)
+    return settings
+
+
+def _tree_path(document: Document) -> str | None:
+    """Where the tree is in the repository, for a project not read from a checkout: repository.path."""
+    settings = _settings(document)
+    if settings.delivery is None or settings.repository is None:
+        return None
+    return posixpath.normpath(posixpath.join(settings.repository.path or ".", settings.output))
+
+
+def _compiled(
+    document: Document,
+    found: Iterable[Source],
+    unread: list[Problem],
+    file: Path,
+    output: Path,
+    tree: str | None,
+    allow_skip: bool,
+) -> LoadedProject:
+    settings = _settings(document)
+    found = tuple(found)
+    inputs, more = reading.load(found, settings.namespace)
+    build: ProjectBuild = _all_at_once(
+        [*unread, *more], lambda: build_project(settings, document, inputs, allow_skip=allow_skip, tree=tree)
+    )
+    return LoadedProject(file, output, build, document.data, found, allow_skip)
 
 
 def load_project(path: str | Path = PROJECT_FILE, *, allow_skip: bool = False) -> LoadedProject:
@@ -192,15 +322,8 @@ def load_project(path: str | Path = PROJECT_FILE, *, allow_skip: bool = False) -
     """
     file = Path(path)
     (text,) = read_sources([file])
-    documents, problems = load_documents(text.text, text.name)
-    if len(documents) > 1:
-        problems.append(documents[1].problem((), "the project file must hold one YAML document"))
-    if problems:
-        raise InvalidInput(problems)
-    document = documents[0]
-    settings, problems = validate_as(Project, document, document.data)
-    if settings is None:
-        raise InvalidInput(problems)
+    document = _project_document(text)
+    settings = _settings(document)
     root = file.parent
     output, problems = sources.output_folder(settings, document, root)
     tree, more = sources.tree_in_repository(settings, document, root)
@@ -208,11 +331,40 @@ def load_project(path: str | Path = PROJECT_FILE, *, allow_skip: bool = False) -
     if problems:  # where the tree goes must be known first
         raise InvalidInput(problems)
     found, unread = sources.read_project_inputs(settings, document, root)
-    inputs, more = reading.load(found, settings.namespace)
-    build: ProjectBuild = _all_at_once(
-        [*unread, *more], lambda: build_project(settings, document, inputs, allow_skip=allow_skip, tree=tree)
-    )
-    return LoadedProject(file, output, build)
+    return _compiled(document, found, unread, file, output, tree, allow_skip)
+
+
+def project(
+    settings: Data, specs: Iterable[Data] = (), workloads: Iterable[Data] = (), *, allow_skip: bool = False
+) -> LoadedProject:
+    """A project built in memory from data: the project file's content, and each spec and workload
+    file as a mapping (one document) or YAML text (any number). Problems name the item (`specs[0]`).
+
+        >>> loaded = project(
+        ...     {"environments": {"prod": {"namespace": "llm"}}},
+        ...     specs=[{"apiVersion": "lmcache.lmcache.ai/v1alpha1", "kind": "LMCacheEngine",
+        ...             "metadata": {"name": "kv-cache"}, "spec": {"l1": {"sizeGB": 60}}}],
+        ... )
+        >>> loaded
+        <Project 1 environment, 1 resource, 0 workloads>
+    """
+    text = settings if isinstance(settings, str) else dump_all([dict(settings)])
+    document = _project_document(Source(PROJECT_FILE, text))
+    given = [("specs", item) for item in specs] + [("workloads", item) for item in workloads]
+    numbered: dict[str, int] = {}
+    found = []
+    for kind, item in given:
+        index = numbered[kind] = numbered.get(kind, -1) + 1
+        found.append(Source(f"{kind}[{index}]", item if isinstance(item, str) else dump_all([dict(item)])))
+    output = Path(_settings(document).output)
+    return _compiled(document, found, [], Path(PROJECT_FILE), output, _tree_path(document), allow_skip)
+
+
+def _environment(loaded: LoadedProject, name: str) -> EnvironmentBuild:
+    try:
+        return loaded.build.environment(name)
+    except KeyError as err:
+        raise InvalidInput([Problem(str(loaded.file), 1, "environments", err.args[0])]) from None
 
 
 def render_environment(
@@ -220,12 +372,19 @@ def render_environment(
 ) -> list[dict[str, Any]]:
     """Every object ``environment`` of the project deploys: what `kustomize build overlays/<env>` gives."""
     loaded = load_project(path, allow_skip=allow_skip)
-    try:
-        objects = loaded.build.environment(environment).objects()
-    except KeyError as err:
-        raise InvalidInput([Problem(str(loaded.file), 1, "environments", err.args[0])]) from None
+    objects = loaded.render(environment)
     _pass_on(loaded.build.warnings, warn)
     return objects
+
+
+def _write(loaded: LoadedProject, output: Path, *, rendered: bool, lock_timeout: float = treeio.LOCK_TIMEOUT) -> Report:
+    tree = loaded.tree(rendered=rendered)
+    with treeio.locked(output, lock_timeout):
+        treeio.recover(output)
+        changes = treeio.plan(tree, output)
+        if changes:
+            treeio.apply(changes, output)
+    return Report(changes, written=bool(changes), output=str(output), warnings=loaded.build.warnings)
 
 
 def compile_project(
@@ -244,13 +403,7 @@ def compile_project(
     ``lock_timeout`` seconds for the first, then raises InvalidInput naming it.
     """
     loaded = load_project(path, allow_skip=allow_skip)
-    tree = loaded.tree(rendered=rendered)
-    with treeio.locked(loaded.output, lock_timeout):
-        treeio.recover(loaded.output)
-        changes = treeio.plan(tree, loaded.output)
-        if changes:
-            treeio.apply(changes, loaded.output)
-    return Report(changes, written=bool(changes), output=str(loaded.output), warnings=loaded.build.warnings)
+    return _write(loaded, loaded.output, rendered=rendered, lock_timeout=lock_timeout)
 
 
 def check_project(path: str | Path = PROJECT_FILE, *, allow_skip: bool = False, rendered: bool = False) -> Report:
@@ -259,6 +412,45 @@ def check_project(path: str | Path = PROJECT_FILE, *, allow_skip: bool = False, 
     loaded = load_project(path, allow_skip=allow_skip)
     changes = treeio.plan(loaded.tree(rendered=rendered), loaded.output)
     return Report(changes, written=False, output=str(loaded.output), warnings=loaded.build.warnings)
+
+
+def diff_project(
+    path: str | Path = PROJECT_FILE,
+    *,
+    base: str = "HEAD",
+    environments: Iterable[str] = (),
+    allow_skip: bool = False,
+) -> ProjectDiff:
+    """What each environment deploys now (the work tree) against what it deployed at git revision
+    ``base``, object by object and field by field; ``environments``: only these.
+
+        >>> lg.diff_project(base="main").text()          # doctest: +SKIP
+        'prod  DaemonSet/kv-cache  spec.template.spec.containers[lmcache].resources.requests.memory: 65Gi -> 125Gi\n'
+    """
+    file = Path(path)
+    now = load_project(file, allow_skip=allow_skip)
+    wanted = list(environments)
+    unknown = [env for env in wanted if env not in now.environments]
+    root = git.repository_root(file.resolve().parent)
+    relative = file.resolve().relative_to(root)
+    with git.at_revision(root, base) as folder:
+        before: dict[str, list[dict[str, Any]]] = {}
+        if (folder / relative).exists():
+            try:
+                then = load_project(folder / relative, allow_skip=True)
+            except InvalidInput as err:  # name the base's files as git does: <rev>:<path>
+                raise InvalidInput(
+                    replace(p, source=f"{base}:{Path(p.source).relative_to(folder)}") for p in err.problems
+                ) from None
+            before = {env.name: env.objects() for env in then.build.environments}
+            unknown = [env for env in unknown if env not in before]
+    if unknown:
+        names = ", ".join(f'"{env}"' for env in sorted({*now.environments, *before}))
+        raise InvalidInput(
+            [Problem(str(file), 1, "environments", f'no environment "{unknown[0]}" (there are {names})')]
+        )
+    after = {env.name: env.objects() for env in now.build.environments}
+    return project_diff(base, before, after, wanted)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -24,26 +25,56 @@ from .models.json_schema import json_schema_text
 from .naming import PROJECT_FILE
 
 
+def _color() -> bool | None:
+    """Colour on a terminal only (click's default), and never with NO_COLOR set (no-color.org)."""
+    return False if os.environ.get("NO_COLOR") else None
+
+
+def _say(text: str, *, err: bool = False, fg: str | None = None, nl: bool = True) -> None:
+    click.secho(text, err=err, fg=fg, nl=nl, color=_color())
+
+
+def _problem(problem: Problem) -> None:
+    _say(str(problem), err=True, fg="yellow" if problem.severity == "warning" else "red")
+
+
+def _json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=True))
+
+
 def _run(action: Callable[[], None], json_problems: bool = False) -> None:
     """Run a command body, mapping bad input to exit 1 and anything unexpected to exit 3."""
     try:
         action()
     except InvalidInput as err:
         if json_problems:
-            click.echo(
-                json.dumps({"problems": [problem.to_json() for problem in err.problems]}, indent=2, sort_keys=True)
-            )
+            _json({"problems": [problem.to_json() for problem in err.problems]})
         for problem in err.problems:
-            click.echo(str(problem), err=True)
+            _problem(problem)
         noun = "problem" if len(err.problems) == 1 else "problems"
-        click.echo(f"lmcache-gitops: {len(err.problems)} {noun} found; nothing was written", err=True)
+        _say(f"lmcache-gitops: {len(err.problems)} {noun} found; nothing was written", err=True)
         sys.exit(EXIT_INVALID)
     except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt, SystemExit):
         raise
     except Exception as err:
-        click.echo(f"lmcache-gitops: internal error: {type(err).__name__}: {err}", err=True)
-        click.echo("This is a bug in lmcache-gitops; please report it with the input that caused it.", err=True)
+        _say(f"lmcache-gitops: internal error: {type(err).__name__}: {err}", err=True)
+        _say("This is a bug in lmcache-gitops; please report it with the input that caused it.", err=True)
         sys.exit(EXIT_INTERNAL)
+
+
+def _format_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="json: one JSON document on stdout (the result, or the problems), for scripts.",
+    )(func)
+
+
+def _quiet_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--quiet", "-q", is_flag=True, help="Print only problems; the exit code says the rest.")(func)
 
 
 def _namespace_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -65,8 +96,7 @@ def _allow_skip_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
-def _warn(problem: Problem) -> None:
-    click.echo(str(problem), err=True)
+_warn = _problem
 
 
 def _project_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -89,72 +119,102 @@ def cli() -> None:
     operator or webhook in the cluster."""
 
 
+def _project_objects(project_file: str, environment: str | None, allow_skip: bool) -> list[dict[str, Any]]:
+    """What one environment deploys, or (none named) every environment, one after the other."""
+    if environment:
+        return lg.render_environment(environment, project_file, allow_skip=allow_skip, warn=_warn)
+    loaded = lg.load_project(project_file, allow_skip=allow_skip)
+    for warning in loaded.build.warnings:
+        _warn(warning)
+    return [obj for env in loaded.environments for obj in loaded.render(env)]
+
+
 @cli.command()
 @click.argument("files", nargs=-1, metavar="[FILE...]")
 @_namespace_option
 @click.option("--env", "-e", "environment", help="Render this environment of the project instead of FILE...")
 @_project_option
 @_allow_skip_option
-def render(files: Sequence[str], namespace: str, environment: str | None, project_file: str, allow_skip: bool) -> None:
+@_format_option
+def render(
+    files: Sequence[str],
+    namespace: str,
+    environment: str | None,
+    project_file: str,
+    allow_skip: bool,
+    output_format: str,
+) -> None:
     """Print every object the specs in FILE... generate, as multi-document YAML, with your own
     objects in FILE... (any other apiVersion): workloads that opt in to injection are wired to
     their engine as the operator's webhooks would wire their pods.
 
-    A FILE may be a folder: every .yaml/.yml file below it is read. With --env, print what one
-    environment of the project deploys: exactly what `kustomize build overlays/<env>` gives.
-    Output goes to stdout in a fixed order (the same bytes for the same specs, whatever the order
-    of the files). On invalid input nothing is printed to stdout; each problem is one line on
-    stderr and the exit code is 1.
+    A FILE may be a folder: every .yaml/.yml file below it is read. Without FILE, print what the
+    project deploys: with --env, one environment (exactly what `kustomize build overlays/<env>`
+    gives), else every environment in turn. Output goes to stdout in a fixed order (the same bytes
+    for the same specs, whatever the order of the files). On invalid input nothing is printed to
+    stdout; each problem is one line on stderr and the exit code is 1.
 
     \b
     Examples:
       lmcache-gitops render --namespace llm specs/engine.yaml workloads/vllm.yaml > objects.yaml
       lmcache-gitops render --env prod
+      lmcache-gitops render --env prod --format json | jq '.[].kind'
     """
-    if bool(files) == bool(environment):
+    if files and environment:
         raise click.UsageError("give either FILE... or --env ENV")
 
     def action() -> None:
-        if environment:
-            objects = lg.render_environment(environment, project_file, allow_skip=allow_skip, warn=_warn)
-        else:
+        if files:
             objects = lg.render_files(files, namespace, allow_skip=allow_skip, warn=_warn)
-        click.echo(lg.to_yaml(objects), nl=False)
+        else:
+            objects = _project_objects(project_file, environment, allow_skip)
+        if output_format == "json":
+            _json(objects)
+        else:
+            click.echo(lg.to_yaml(objects), nl=False)
 
-    _run(action)
+    _run(action, json_problems=output_format == "json")
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.argument("files", nargs=-1, metavar="[FILE...]")
 @_namespace_option
+@_project_option
 @_allow_skip_option
-def validate(files: Sequence[str], namespace: str, allow_skip: bool) -> None:
-    """Check the specs and workloads in FILE... with every rule `render` applies; print nothing
-    when valid.
+@_format_option
+@_quiet_option
+def validate(
+    files: Sequence[str], namespace: str, project_file: str, allow_skip: bool, output_format: str, quiet: bool
+) -> None:
+    """Check the specs and workloads in FILE... (without FILE: the whole project, every
+    environment) with every rule `render` and `compile` apply; print nothing when valid.
 
     \b
     Example (exit 0 when valid, 1 with one line per problem otherwise):
       lmcache-gitops validate specs/
       specs/engine.yaml:7: spec.l1.sizeGB: must be greater than 0
     """
+    warnings: list[Problem] = []
 
     def action() -> None:
-        lg.render_files(files, namespace, allow_skip=allow_skip, warn=_warn)
+        if files:
+            lg.render_files(files, namespace, allow_skip=allow_skip, warn=warnings.append)
+        else:
+            warnings.extend(lg.load_project(project_file, allow_skip=allow_skip).build.warnings)
+        if output_format == "json":
+            _json({"problems": [warning.to_json() for warning in warnings]})
+        elif not quiet:
+            for warning in warnings:
+                _warn(warning)
 
-    _run(action)
+    _run(action, json_problems=output_format == "json")
 
 
 @cli.command(name="compile")
 @_project_option
 @click.option("--check", is_flag=True, help="Write nothing; report the files that are out of date.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="json: one JSON document on stdout (the changes, or the problems), for scripts.",
-)
+@_format_option
+@_quiet_option
 @_allow_skip_option
 @click.option(
     "--rendered",
@@ -170,16 +230,23 @@ def validate(files: Sequence[str], namespace: str, allow_skip: bool) -> None:
     help="How long to wait for another compile of the same tree to finish before failing.",
 )
 def compile_command(
-    project_file: str, check: bool, output_format: str, allow_skip: bool, rendered: bool, lock_timeout: float
+    project_file: str,
+    check: bool,
+    output_format: str,
+    quiet: bool,
+    allow_skip: bool,
+    rendered: bool,
+    lock_timeout: float,
 ) -> None:
     """Compile the project into its Kustomize tree: bases/ and overlays/<env>/, with clusters/<env>/
     when the project delivers (Argo CD and Flux objects) and rendered/<env>/ when it asks for them.
 
     Writes the files that changed and deletes the generated files the project no longer has (never
     a file lmcache-gitops did not generate), all or none of them: a compile killed midway is
-    completed by the next one, and --check reports it. Exit code 0 when the tree was already up to date, 1 when
-    anything was created, changed or deleted (listed on stdout), as a pre-commit hook must. With
-    --check nothing is written and each stale file is listed with its changed fields.
+    completed by the next one, and --check reports it. Exit code 0 when the tree was already up to
+    date, 1 when anything was created, changed or deleted (listed on stdout), as a pre-commit hook
+    must. With --check nothing is written and each stale file is listed with its changed fields,
+    as `diff` words them.
 
     \b
     Examples:
@@ -194,11 +261,12 @@ def compile_command(
             report = lg.compile_project(
                 project_file, allow_skip=allow_skip, rendered=rendered, lock_timeout=lock_timeout
             )
-        for warning in report.warnings:
-            _warn(warning)
+        if not quiet:
+            for warning in report.warnings:
+                _warn(warning)
         if output_format == "json":
-            click.echo(json.dumps(report.to_json(), indent=2, sort_keys=True))
-        else:
+            _json(report.to_json())
+        elif not quiet:
             click.echo(report.text(), nl=False)
         if not report.up_to_date:
             sys.exit(EXIT_INVALID)
@@ -208,8 +276,51 @@ def compile_command(
 
 @cli.command()
 @_project_option
+@click.option("--env", "-e", "environments", multiple=True, help="Only this environment (repeat for more).")
+@click.option("--base", default="HEAD", show_default=True, help="The git revision to compare the work tree with.")
+@click.option("--exit-code", is_flag=True, help="Exit 1 when any environment deploys something different.")
+@_format_option
+@_quiet_option
 @_allow_skip_option
-def verify(project_file: str, allow_skip: bool) -> None:
+def diff(
+    project_file: str,
+    environments: Sequence[str],
+    base: str,
+    exit_code: bool,
+    output_format: str,
+    quiet: bool,
+    allow_skip: bool,
+) -> None:
+    """Show what the change deploys: per environment, every object that the project deploys now
+    (the work tree) differently from git revision --base, field by field. Containers, env vars,
+    volumes and ports are named by their name; inserted, removed and moved list items are shown
+    as such.
+
+    \b
+    Examples:
+      lmcache-gitops diff                     # the uncommitted change
+      lmcache-gitops diff --base origin/main --env prod --exit-code
+      prod  DaemonSet/kv-cache  spec.template.spec.containers[lmcache].resources.requests.memory: 65Gi -> 125Gi
+    """
+
+    def action() -> None:
+        result = lg.diff_project(project_file, base=base, environments=environments, allow_skip=allow_skip)
+        if output_format == "json":
+            _json(result.to_json())
+        elif not quiet:
+            click.echo(result.text(), nl=False)
+        if exit_code and result.differs:
+            sys.exit(EXIT_INVALID)
+
+    _run(action, json_problems=output_format == "json")
+
+
+@cli.command()
+@_project_option
+@_allow_skip_option
+@_format_option
+@_quiet_option
+def verify(project_file: str, allow_skip: bool, output_format: str, quiet: bool) -> None:
     """Build every folder of the committed tree with the real kustomize, as Argo CD and Flux will:
     the bases, each overlays/<env>/ and its tiers, each clusters/ folder. Fails when the tree is
     stale, when a build fails or prints anything on stderr, or when it gives other objects than
@@ -225,13 +336,16 @@ def verify(project_file: str, allow_skip: bool) -> None:
 
     def action() -> None:
         result = lg.verify_project(project_file, allow_skip=allow_skip)
-        for folder in result.folders:
-            click.echo(f"  built  {folder}")
-        click.echo(
-            f"lmcache-gitops: {len(result.folders)} folders build to what the project compiles ({result.kustomize})"
-        )
+        if output_format == "json":
+            _json({"kustomize": result.kustomize, "folders": result.folders})
+        elif not quiet:
+            for folder in result.folders:
+                click.echo(f"  built  {folder}")
+            click.echo(
+                f"lmcache-gitops: {len(result.folders)} folders build to what the project compiles ({result.kustomize})"
+            )
 
-    _run(action)
+    _run(action, json_problems=output_format == "json")
 
 
 @cli.command()

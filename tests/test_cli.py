@@ -110,7 +110,7 @@ def test_missing_file_is_invalid_input(tmp_path: Path) -> None:
 
 
 def test_usage_errors_exit_2() -> None:
-    assert run("render").returncode == 2
+    assert run("render", "specs", "--env", "dev").returncode == 2
     assert run("schema", "LMCacheRouter").returncode == 2
 
 

@@ -93,7 +93,11 @@ def test_check_names_each_stale_file_and_field_and_writes_nothing(project: Path)
     result = run("compile", "--check", cwd=project.parent)
     assert result.returncode == 1
     assert "  changed  overlays/dev/cache/patches/daemonset.cache.yaml" in result.stdout
-    assert '      spec.template.spec.containers[0].args[7]: "5.0" -> "7.0"' in result.stdout
+    assert (
+        '      spec.template.spec.containers[lmcache].args: replaced "5.0" with "7.0" after "--l1-size-gb"'
+        in result.stdout
+    )
+    assert "      spec.template.spec.containers[lmcache].resources.requests.memory: 10Gi -> 12Gi" in result.stdout
     assert result.stdout.endswith("Run `lmcache-gitops compile` to update it.\n")
     assert _files(project.parent) == {**before, "lmcache-gitops.yaml": text}
 
@@ -101,7 +105,13 @@ def test_check_names_each_stale_file_and_field_and_writes_nothing(project: Path)
     assert report["upToDate"] is False and report["written"] is False
     [changed] = report["files"]
     assert changed["path"] == "overlays/dev/cache/patches/daemonset.cache.yaml" and changed["change"] == "changed"
-    assert {"path": "spec.template.spec.containers[0].args[7]", "old": "5.0", "new": "7.0"} in changed["fields"]
+    assert {
+        "path": "spec.template.spec.containers[lmcache].args",
+        "change": "replaced",
+        "old": ["5.0"],
+        "new": ["7.0"],
+        "after": "--l1-size-gb",
+    } in changed["fields"]
 
 
 def test_problems_come_as_json_too(project: Path) -> None:

@@ -463,7 +463,7 @@ def test_compile_check_reports_a_stale_clusters_file(tmp_path: Path) -> None:
     result = run("compile", "--check", cwd=tmp_path)
     assert result.returncode == 1
     assert "  changed  clusters/dev/application.lmcache-dev.yaml" in result.stdout
-    assert '      spec.source.path: "deploy/overlays/dev" -> "other/overlays/dev"' in result.stdout
+    assert "      spec.source.path: deploy/overlays/dev -> other/overlays/dev" in result.stdout
 
 
 # ---- verify ----

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Problem
@@ -32,7 +32,7 @@ class Built:
     """One resource with the objects it generates."""
 
     resource: Resource
-    objects: list[Object]
+    objects: list[Object] = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -40,8 +40,8 @@ class BuiltEngine(Built):
     """An engine with its objects, its typed view and its connection ConfigMap's data by key:
     what the webhooks need to wire a pod to it."""
 
-    engine: Engine
-    connection: Mapping[str, str]
+    engine: Engine = field(repr=False)
+    connection: Mapping[str, str] = field(repr=False)
 
 
 def _resource_problems(item: Built) -> Iterator[Problem]:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..errors import FieldPath, Problem, format_path
+from ..errors import Problem
 from ..read.yamlio import load_documents
-
-_ABSENT: Any = object()
+from .diff import FieldDiff, field_diffs
 
 Change = Literal["created", "changed", "deleted"]
 
@@ -21,52 +18,15 @@ class FileChange:
 
     path: str
     change: Change
-    old: str | None
-    new: str | None
+    old: str | None = field(repr=False)
+    new: str | None = field(repr=False)
 
 
-@dataclass(frozen=True)
-class FieldChange:
-    """One field of a changed object: its path and both values (``_ABSENT`` where it is not set)."""
-
-    path: str
-    old: Any
-    new: Any
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"path": self.path}
-        if self.old is not _ABSENT:
-            out["old"] = self.old
-        if self.new is not _ABSENT:
-            out["new"] = self.new
-        return out
-
-    def __str__(self) -> str:
-        return f"{self.path}: {_show(self.old)} -> {_show(self.new)}"
-
-
-def _show(value: Any) -> str:
-    return "(not set)" if value is _ABSENT else json.dumps(value, sort_keys=True)
-
-
-def _walk(old: Any, new: Any, path: FieldPath) -> Iterator[FieldChange]:
-    if old == new:
-        return
-    if isinstance(old, dict) and isinstance(new, dict):
-        for key in sorted(old.keys() | new.keys()):
-            yield from _walk(old.get(key, _ABSENT), new.get(key, _ABSENT), (*path, key))
-    elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        for index, (before, after) in enumerate(zip(old, new, strict=True)):
-            yield from _walk(before, after, (*path, index))
-    else:
-        yield FieldChange(format_path(path), old, new)
-
-
-def field_changes(change: FileChange) -> list[FieldChange] | None:
+def field_changes(change: FileChange) -> list[FieldDiff] | None:
     """The fields that differ between the old and the new object of a changed file, or None when
     the old file is not a readable object (edited by hand, for example)."""
     old, new = _object(change.old), _object(change.new)
-    return None if old is None or new is None else list(_walk(old, new, ()))
+    return None if old is None or new is None else field_diffs(old, new)
 
 
 def build_differences(expected: list[dict[str, Any]], built: list[dict[str, Any]]) -> list[str]:
@@ -85,7 +45,7 @@ def build_differences(expected: list[dict[str, Any]], built: list[dict[str, Any]
         elif name not in want:
             lines.append(f"{name}: built, but the project does not deploy it")
         elif want[name] != got[name]:
-            lines.append(f"{name}: " + "; ".join(str(c) for c in _walk(want[name], got[name], ())))
+            lines.append(f"{name}: " + "; ".join(str(c) for c in field_diffs(want[name], got[name])))
     if not lines and [key(o) for o in expected] != [key(o) for o in built]:
         lines.append("the same objects, in another order")
     return lines

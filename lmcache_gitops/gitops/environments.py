@@ -53,6 +53,9 @@ class EnvironmentBuild:
     workloads: list[Deployed]
     namespace: dict[str, Any] | None = None  # the environment's Namespace object, when it owns it
 
+    def __repr__(self) -> str:
+        return f"<Environment {self.name}: namespace {self.settings.namespace}, {len(self.objects())} objects>"
+
     def tiers(self) -> dict[str, Objects]:
         """What each tier of the overlay deploys, exactly as `kustomize build overlays/<name>/<tier>`
         gives it: the cache tier (the namespace and what the specs generate), then the workloads
@@ -86,6 +89,9 @@ class ProjectBuild:
     environments: list[EnvironmentBuild]
     warnings: list[Problem]
     tree: str | None = None  # where the tree is in the repository, for the delivery objects
+
+    def __repr__(self) -> str:
+        return f"<ProjectBuild {', '.join(env.name for env in self.environments)}>"
 
     def clusters(self) -> dict[str, Objects]:
         """Per folder below clusters/, the objects that make Argo CD or Flux sync the environments."""
@@ -143,7 +149,7 @@ Selectors = dict[str, set[str]]  # a name an environment may use -> the ids of w
 def _id(item: Resource | Manifest) -> str:
     """What `include` and `overrides` know an input by: a resource's name, `<kind>/<name>` for
     one of the user's objects."""
-    return item.name if isinstance(item, Resource) else f"{item.kind}/{item.name}"
+    return item.name if item.kind in KINDS else f"{item.kind}/{item.name}"
 
 
 def selectors(inputs: Inputs) -> Selectors:
@@ -151,10 +157,13 @@ def selectors(inputs: Inputs) -> Selectors:
     user's object's `<kind>/<name>`, or its bare name (when no other input has it)."""
     found: Selectors = {}
     items: list[Resource | Manifest] = [*inputs.resources, *inputs.manifests]
-    for item in items:
-        found.setdefault(_id(item), set()).add(_id(item))
-        if isinstance(item, Manifest):
-            found.setdefault(item.name, set()).add(_id(item))
+    named = [(item.kind, item.name) for item in items] + [(kind, name) for kind, _, name in inputs.excused]
+    for kind, name in named:  # an input with a problem of its own is named too: no second problem
+        if kind in KINDS:
+            found.setdefault(name, set()).add(name)
+        else:
+            found.setdefault(f"{kind}/{name}", set()).add(f"{kind}/{name}")
+            found.setdefault(name, set()).add(f"{kind}/{name}")
     return found
 
 

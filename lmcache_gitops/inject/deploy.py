@@ -24,6 +24,9 @@ class Fleet:
     warnings: list[Problem]
     unresolved: list[tuple[Manifest, ResourceKey]] = field(default_factory=list)  # wired to an excused engine
 
+    def __repr__(self) -> str:
+        return f"<Fleet {len(self.built)} resources, {len(self.workloads)} objects of yours>"
+
     def objects(self) -> list[dict[str, Any]]:
         """Everything deployed, in `kustomize build` order."""
         return sort_objects(deployed_objects(self.built, self.workloads))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..build.fleet import Built, BuiltEngine
@@ -50,7 +50,7 @@ class Deployed:
     """One of the user's objects and what it deploys: itself, or wired to its engine."""
 
     manifest: Manifest
-    object: dict[str, Any]
+    object: dict[str, Any] = field(repr=False)
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Any, ClassVar
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    ValidationError,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError
 from pydantic_core import core_schema as cs
+
+from ..errors import InvalidInput, Problem, format_path
 
 API_GROUP = "lmcache.lmcache.ai"
 API_VERSION = f"{API_GROUP}/v1alpha1"
@@ -27,6 +37,28 @@ class Model(BaseModel):
         allow_inf_nan=False,
         use_attribute_docstrings=True,
     )
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy; with ``update`` (fields by either name), validated as the compiler validates
+        them: an invalid value raises InvalidInput, never a copy the operator would reject."""
+        if not update:
+            return super().model_copy(deep=deep)
+        aliases = {name: info.alias or name for name, info in type(self).model_fields.items()}
+        data = self.model_dump(by_alias=True, exclude_unset=True)
+        data.update((aliases.get(key, key), value) for key, value in update.items())
+        try:
+            return type(self).model_validate(data)
+        except ValidationError as err:
+            raise InvalidInput(
+                Problem(f"<{type(self).__name__}.model_copy>", 1, format_path(e["loc"]), e["msg"]) for e in err.errors()
+            ) from None
+
+    def __getattr__(self, name: str) -> Any:
+        """A field by its YAML name too (``spec.l1.sizeGB`` as well as ``spec.l1.size_gb``)."""
+        for field, info in type(self).model_fields.items():
+            if info.alias == name:
+                return getattr(self, field)
+        return super().__getattr__(name)  # type: ignore[misc]  # pydantic's: private attributes, the error
 
 
 def rule_error(message: str) -> PydanticCustomError:

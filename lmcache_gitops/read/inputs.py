@@ -48,6 +48,9 @@ class Resource:
     def key(self) -> ResourceKey:
         return (self.kind, self.namespace, self.name)
 
+    def __repr__(self) -> str:
+        return f"<{self.kind} {self.namespace}/{self.name}>"
+
     def problem(self, path: FieldPath, message: str) -> Problem:
         return self.document.problem(path, message)
 
@@ -76,6 +79,9 @@ class Manifest:
     def key(self) -> tuple[str, str, str, str]:
         return (kinds.group(self.data["apiVersion"]), self.kind, self.namespace, self.name)
 
+    def __repr__(self) -> str:
+        return f"<{self.kind} {self.namespace}/{self.name}>"
+
     def problem(self, path: FieldPath, message: str) -> Problem:
         return self.document.problem(path, message)
 
@@ -89,6 +95,9 @@ class Inputs:
     resources: list[Resource]
     manifests: list[Manifest]
     excused: frozenset[ResourceKey] = frozenset()
+
+    def __repr__(self) -> str:
+        return f"<Inputs {len(self.resources)} resources, {len(self.manifests)} objects of yours>"
 
 
 def _named(data: Any, default_namespace: str, kinds: Iterable[str]) -> list[ResourceKey]:

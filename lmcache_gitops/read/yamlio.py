@@ -81,7 +81,7 @@ class Document:
     """
 
     source: str
-    data: Any
+    data: Any = field(repr=False)
     lines: Mapping[FieldPath, int] = field(repr=False)
     context: str = ""
     override: Override | None = field(default=None, repr=False)
