@@ -350,20 +350,32 @@ def verify(project_file: str, allow_skip: bool, output_format: str, quiet: bool)
 
 @cli.command()
 @click.argument("folder", default=".", type=click.Path(file_okay=False))
-def init(folder: str) -> None:
-    """Start a project in FOLDER (default: here), which must be empty: a project file with dev
-    and prod environments, an example spec, and the compiled tree.
+@_quiet_option
+def init(folder: str, quiet: bool) -> None:
+    """Start a project in FOLDER (default: here): a project file with dev and prod environments,
+    an example spec and workload with editor-schema comments, the schema files beside them, a
+    .pre-commit-config.yaml that runs compile, and the compiled tree. FOLDER may be an existing
+    repository (its README, .gitignore, .git and other files stay); init refuses to write where
+    a project file, specs/, workloads/ or a tree folder already is.
 
     \b
     Then:
-      lmcache-gitops compile && git add -A && git commit -m "LMCache for dev and prod"
+      pre-commit install && git add -A && git commit -m "LMCache for dev and prod"
     """
 
     def action() -> None:
-        for path in scaffold(Path(folder)):
-            click.echo(f"  created  {path}")
+        written, hooks = scaffold(Path(folder))
         report = lg.compile_project(Path(folder) / PROJECT_FILE)
+        if quiet:
+            return
+        for path in written:
+            click.echo(f"  created  {path}")
         click.echo(report.text(), nl=False)
+        if not hooks:
+            click.echo(
+                "Kept your .pre-commit-config.yaml: add the hook `lmcache-gitops compile` to it "
+                '(see the README, "The workflow").'
+            )
         click.echo(
             "Next: edit the specs or lmcache-gitops.yaml (set repository and delivery to have Argo CD or Flux "
             "sync it), run `lmcache-gitops compile`, commit, and apply clusters/<env> once."

@@ -128,7 +128,7 @@ def test_committed_schemas_are_current() -> None:
 
 
 def test_help_has_an_example_for_every_command() -> None:
-    for command in ("render", "validate", "schema", "compile", "init"):
+    for command in ("render", "validate", "schema", "compile", "diff", "verify", "init"):
         out = run(command, "--help")
         assert out.returncode == 0
         assert "lmcache-gitops" in out.stdout and "xample" in out.stdout, command
@@ -147,3 +147,47 @@ def test_internal_error_exits_3(tmp_path: Path) -> None:
     assert out.returncode == 3
     assert "internal error: ZeroDivisionError" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_validate_and_render_work_on_the_project_in_this_folder(tmp_path: Path) -> None:
+    assert run("validate", cwd=ROOT).returncode == 0
+    every = yaml.safe_load_all(run("render", cwd=ROOT).stdout)
+    namespaces = {obj["metadata"]["namespace"] for obj in every if obj["kind"] != "Namespace"}
+    assert namespaces == {"llm-dev", "llm-staging", "llm"}  # every environment in turn
+    prod = json.loads(run("render", "--env", "prod", "--format", "json", cwd=ROOT).stdout)
+    assert prod == list(yaml.safe_load_all(run("render", "--env", "prod", cwd=ROOT).stdout))
+    missing = run("validate", cwd=tmp_path)
+    assert missing.returncode == 1 and missing.stderr.startswith("lmcache-gitops.yaml:1: cannot read the file")
+
+
+def test_every_command_speaks_json(tmp_path: Path) -> None:
+    write(tmp_path, "bad.yaml", ENGINE.replace("sizeGB: 60", "sizeGB: 0"))
+    for argv in (("validate", "bad.yaml"), ("render", "bad.yaml")):
+        out = run(*argv, "--format", "json", cwd=tmp_path)
+        assert out.returncode == 1
+        [problem] = json.loads(out.stdout)["problems"]
+        assert problem["path"] == "spec.l1.sizeGB" and problem["file"] == "bad.yaml"
+    assert json.loads(run("validate", "--format", "json", cwd=ROOT).stdout) == {"problems": []}
+    verified = json.loads(run("verify", "--format", "json", cwd=ROOT).stdout)
+    assert "overlays/prod/cache" in verified["folders"] and verified["kustomize"]
+
+
+def test_quiet_prints_only_problems(tmp_path: Path) -> None:
+    assert run("init", "--quiet", str(tmp_path / "p")).stdout == ""
+    assert run("compile", "--check", "--quiet", cwd=tmp_path / "p").stdout == ""
+    assert run("verify", "--quiet", cwd=tmp_path / "p").stdout == ""
+
+
+def test_colour_only_where_wanted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from lmcache_gitops.cli import cli
+
+    write(tmp_path, "bad.yaml", ENGINE.replace("sizeGB: 60", "sizeGB: 0"))
+    monkeypatch.chdir(tmp_path)
+    coloured = CliRunner().invoke(cli, ["validate", "bad.yaml"], color=True)
+    assert "\x1b[31m" in coloured.stderr  # a terminal: problems in red
+    monkeypatch.setenv("NO_COLOR", "1")
+    plain = CliRunner().invoke(cli, ["validate", "bad.yaml"], color=True)
+    assert "\x1b[" not in plain.stderr and "spec.l1.sizeGB: must be greater than 0" in plain.stderr
+    assert "\x1b[" not in run("validate", "bad.yaml", cwd=tmp_path).stderr  # not a terminal

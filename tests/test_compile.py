@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -316,7 +317,59 @@ def test_init_scaffolds_a_project_that_is_up_to_date(tmp_path: Path) -> None:
     assert lg.check_project(tmp_path / "new" / "lmcache-gitops.yaml").up_to_date
     assert {p.name for p in (tmp_path / "new" / "overlays").iterdir()} == {"dev", "prod"}
     again = run("init", str(tmp_path / "new"))
-    assert again.returncode == 1 and "is not empty" in again.stderr
+    assert (
+        again.returncode == 1
+        and "already holds bases/, lmcache-gitops.schema.json, lmcache-gitops.yaml" in again.stderr
+    )
+
+
+def test_init_fits_an_existing_repository_and_its_hooks_pass(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    (tmp_path / "README.md").write_text("# Our platform\n")
+    (tmp_path / ".gitignore").write_text(".venv/\n")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "notes.yaml").write_text("not: a spec\n")  # outside the globs: no collision
+    result = run("init", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "README.md").read_text() == "# Our platform\n"
+    spec = (tmp_path / "specs" / "lmcache.yaml").read_text()
+    assert spec.startswith("# yaml-language-server: $schema=../lmcache.schema.json\n")
+    assert (tmp_path / "lmcache.schema.json").read_text() == run("schema").stdout
+    assert (tmp_path / "lmcache-gitops.schema.json").read_text() == run("schema", "project").stdout
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env["PRE_COMMIT_HOME"] = str(tmp_path / ".cache")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "add", "-A"], cwd=tmp_path, check=True)
+    hooks = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "run", "--all-files"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert hooks.returncode == 0, hooks.stdout + hooks.stderr
+    assert "compile the LMCache Kustomize tree" in hooks.stdout and "Passed" in hooks.stdout
+
+
+def test_init_keeps_a_repositorys_own_pre_commit_config(tmp_path: Path) -> None:
+    (tmp_path / ".pre-commit-config.yaml").write_text("repos: []\n")
+    result = run("init", cwd=tmp_path)
+    assert result.returncode == 0 and "Kept your .pre-commit-config.yaml" in result.stdout
+    assert (tmp_path / ".pre-commit-config.yaml").read_text() == "repos: []\n"
+    for taken in ("specs", "bases"):
+        other = tmp_path / taken
+        (other.parent / f"{taken}-case").mkdir()
+        (other.parent / f"{taken}-case" / taken).mkdir()
+        clash = run("init", cwd=other.parent / f"{taken}-case")
+        assert clash.returncode == 1 and f"already holds {taken}/" in clash.stderr
+
+
+def test_the_readme_pins_hooks_at_a_commit_that_exists() -> None:
+    [rev] = re.findall(r"^  rev: ([0-9a-f]{40})", (ROOT / "README.md").read_text(), re.M)
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    found = subprocess.run(["git", "cat-file", "-e", f"{rev}^{{commit}}"], cwd=ROOT, capture_output=True)
+    assert found.returncode == 0, f"the README's rev {rev} is no commit of this repository"
 
 
 def test_the_committed_example_tree_is_up_to_date() -> None:

@@ -1,13 +1,20 @@
-"""`lmcache-gitops init`: a small working project to start from."""
+"""`lmcache-gitops init`: a small working project to start from, in a new folder or beside what a
+repository already holds."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from ..errors import InvalidInput, Problem
-from ..naming import PROJECT_FILE
+from ..models.json_schema import json_schema_text
+from ..naming import PROJECT_FILE, TOP_FOLDERS
 
-PROJECT = """\
+SPEC_SCHEMA, PROJECT_SCHEMA = "lmcache.schema.json", "lmcache-gitops.schema.json"
+PRE_COMMIT = ".pre-commit-config.yaml"
+
+PROJECT = (
+    f"# yaml-language-server: $schema=./{PROJECT_SCHEMA}\n"
+    + """\
 # The lmcache-gitops project: where the specs and workloads are, where the tree goes, and the
 # environments. Schema: `lmcache-gitops schema project`. After any change: `lmcache-gitops compile`,
 # then commit.
@@ -45,8 +52,11 @@ environments:
           l1:
             sizeGB: 120
 """
+)
 
-SPECS = """\
+SPECS = (
+    f"# yaml-language-server: $schema=../{SPEC_SCHEMA}\n"
+    + """\
 # The operator's custom resources, unchanged: an LMCache engine on every GPU node and a coordinator.
 apiVersion: lmcache.lmcache.ai/v1alpha1
 kind: LMCacheEngine
@@ -69,6 +79,7 @@ metadata:
   name: coordinator
 spec: {}
 """
+)
 
 WORKLOAD = """\
 # Your vLLM Deployment, opted in to LMCache exactly as with the operator's webhook: the label and
@@ -99,24 +110,69 @@ spec:
             nvidia.com/gpu: "1"
 """
 
-FILES = {PROJECT_FILE: PROJECT, "specs/lmcache.yaml": SPECS, "workloads/vllm.yaml": WORKLOAD}
+HOOKS = """\
+# Keep the compiled tree in step with the specs in every commit: `pre-commit install`.
+# The hook runs the lmcache-gitops installed here. To pin one release for everyone instead:
+#   - repo: https://github.com/lmcache-gitops/lmcache-gitops
+#     rev: <a tag or commit of it>        # `pre-commit autoupdate` moves it to the newest tag
+#     hooks: [{id: lmcache-gitops-compile}]
+repos:
+- repo: local
+  hooks:
+  - id: lmcache-gitops-compile
+    name: compile the LMCache Kustomize tree
+    entry: lmcache-gitops compile
+    language: system
+    pass_filenames: false
+    require_serial: true
+    files: \\.(ya?ml|json)$
+"""
 
 
-def scaffold(folder: Path) -> list[Path]:
-    """Write the starter project into ``folder``, which must be empty (a `.git` folder is fine)."""
-    if folder.exists():
-        if not folder.is_dir():
-            raise InvalidInput([Problem(str(folder), 1, "", "is not a folder")])
-        present = sorted(p.name for p in folder.iterdir() if p.name != ".git")
-        if present:
-            listed = ", ".join(present[:5]) + (", ..." if len(present) > 5 else "")
-            raise InvalidInput(
-                [Problem(str(folder), 1, "", f"is not empty ({listed}); init only writes into an empty folder")]
-            )
+def files() -> dict[str, str]:
+    """Every file init writes, by path."""
+    return {
+        PROJECT_FILE: PROJECT,
+        "specs/lmcache.yaml": SPECS,
+        "workloads/vllm.yaml": WORKLOAD,
+        SPEC_SCHEMA: json_schema_text(),
+        PROJECT_SCHEMA: json_schema_text("project"),
+        PRE_COMMIT: HOOKS,
+    }
+
+
+def _collisions(folder: Path) -> list[str]:
+    """What in ``folder`` init would overwrite, or what the project would read or prune: its
+    files, anything in specs/ and workloads/ (the globs read them), the tree's folders. A
+    pre-commit config of the repository's own is kept (not a collision)."""
+    found = [path for path in files() if path != PRE_COMMIT and (folder / path).exists()]
+    found += [f"{name}/" for name in ("specs", "workloads", *TOP_FOLDERS) if (folder / name).exists()]
+    return sorted(set(found))
+
+
+def scaffold(folder: Path) -> tuple[list[Path], bool]:
+    """Write the starter project into ``folder`` (created if missing), beside what it holds
+    (a README, a .gitignore, .git, ...) as long as nothing collides; returns the files written
+    and whether the pre-commit config was (a repository's own is left alone)."""
+    if folder.exists() and not folder.is_dir():
+        raise InvalidInput([Problem(str(folder), 1, "", "is not a folder")])
+    clashes = _collisions(folder) if folder.exists() else []
+    if clashes:
+        listed = ", ".join(clashes)
+        raise InvalidInput(
+            [
+                Problem(
+                    str(folder), 1, "", f"already holds {listed}: init writes a new project only where none of these is"
+                )
+            ]
+        )
+    hooks = not (folder / PRE_COMMIT).exists()
     written = []
-    for relative, text in FILES.items():
+    for relative, text in files().items():
+        if relative == PRE_COMMIT and not hooks:
+            continue
         path = folder / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         written.append(path)
-    return written
+    return written, hooks

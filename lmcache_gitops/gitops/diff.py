@@ -261,7 +261,7 @@ class ProjectDiff:
     def text(self) -> str:
         """One line per difference, `<env>  <Kind>/<name>  <field>: <old> -> <new>`, grouped by
         environment, then object."""
-        width = max((len(env) for env in self.environments), default=0)
+        width = max((len(env) for env, diffs in self.environments.items() if diffs), default=0)
         lines = [
             f"{env:<{width}}  {line}"
             for env, diffs in self.environments.items()
