@@ -384,6 +384,64 @@ def init(folder: str, quiet: bool) -> None:
     _run(action)
 
 
+@cli.command(name="import")
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.option(
+    "--folder", "-C", default=".", show_default=True, type=click.Path(file_okay=False), help="The project's folder."
+)
+@click.option(
+    "--minimal", is_flag=True, help="Also drop the values the API server filled in (CRD and built-in defaults)."
+)
+@_namespace_option
+@_format_option
+@_quiet_option
+def import_command(
+    files: Sequence[str], folder: str, minimal: bool, namespace: str, output_format: str, quiet: bool
+) -> None:
+    """Start a project from a cluster that runs the operator: FILE... (`-` for stdin) hold what
+    `kubectl get ... -o yaml` printed, the operator's custom resources and, optionally, your vLLM
+    Deployments, StatefulSets and Services. Each becomes specs/<namespace>/<kind>.<name>.yaml or
+    workloads/<namespace>/..., without what the cluster wrote (status, uid, managedFields, the
+    last-applied annotation, ...). What the operator generated, pods, Events and Secrets are
+    skipped and listed. A project file with one environment per namespace is written where there
+    is none. Existing files are never overwritten. See the README, "Moving off the operator".
+
+    \b
+    Example:
+      kubectl get lmcacheengines,cacheblendengines,lmcachecoordinators,vllmrouters -A -o yaml > cluster.yaml
+      lmcache-gitops import cluster.yaml --minimal && lmcache-gitops compile
+    """
+
+    def action() -> None:
+        stdin = sys.stdin.read() if "-" in files else None
+        result = lg.import_files(files, folder, minimal=minimal, namespace=namespace, stdin=stdin)
+        if output_format == "json":
+            _json(
+                {
+                    "files": sorted(result.files),
+                    "skipped": [{"object": name, "reason": why} for name, why in result.skipped],
+                    "pinned": [{"object": name, "field": what} for name, what in result.pinned],
+                    "resources": result.resources,
+                    "workloads": result.workloads,
+                }
+            )
+            return
+        if quiet:
+            return
+        for path in sorted(result.files):
+            click.echo(f"  created  {path}")
+        for name, why in result.skipped:
+            click.echo(f"  skipped  {name}: {why}")
+        for name, what in result.pinned:
+            click.echo(f"  pinned   {name}: {what}")
+        click.echo(
+            f"lmcache-gitops: imported {result.resources} resources and {result.workloads} workloads; "
+            'next: `lmcache-gitops compile`, review, commit (README: "Moving off the operator")'
+        )
+
+    _run(action, json_problems=output_format == "json")
+
+
 @cli.command()
 @click.argument("kind", required=False, type=click.Choice([*sorted(KINDS), "project"]))
 def schema(kind: str | None) -> None:

@@ -55,13 +55,10 @@ class Resource:
         return self.document.problem(path, message)
 
 
-@dataclass(frozen=True, eq=False)
-class Manifest:
-    """An object of the user's own (a vLLM Deployment, its Service, ...): passed through, and wired
-    to its engine when its pod template opts in. ``data`` has its namespace filled in."""
+class Named:
+    """An object as data, with a kind and a name (checked before one is made)."""
 
     data: dict[str, Any]
-    document: Document
 
     @property
     def kind(self) -> str:
@@ -70,6 +67,15 @@ class Manifest:
     @property
     def name(self) -> str:
         return str(self.data["metadata"]["name"])
+
+
+@dataclass(frozen=True, eq=False)
+class Manifest(Named):
+    """An object of the user's own (a vLLM Deployment, its Service, ...): passed through, and wired
+    to its engine when its pod template opts in. ``data`` has its namespace filled in."""
+
+    data: dict[str, Any]
+    document: Document
 
     @property
     def namespace(self) -> str:
@@ -114,12 +120,12 @@ def _named(data: Any, default_namespace: str, kinds: Iterable[str]) -> list[Reso
     return [(k, namespace, name) for k in ([kind] if isinstance(kind, str) and kind in kinds else kinds)]
 
 
-def _without_nulls(value: Any) -> Any:
+def without_nulls(value: Any) -> Any:
     """Drop null fields, as the API server prunes them from custom resources before defaulting."""
     if isinstance(value, dict):
-        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+        return {k: without_nulls(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
-        return [_without_nulls(item) for item in value]
+        return [without_nulls(item) for item in value]
     return value
 
 
@@ -152,7 +158,7 @@ def parse(document: Document, default_namespace: str) -> tuple[Resource | None, 
         )
     if problems or model_cls is None:
         return None, problems
-    model, problems = validate_as(model_cls, document, _without_nulls(data))
+    model, problems = validate_as(model_cls, document, without_nulls(data))
     # Kubernetes' JSON has no infinity or NaN; free-form maps (an L2 adapter's config) could hold one.
     problems += [document.problem(path, "must be a finite number") for path in checks.non_finite(data, ())]
     if problems or not isinstance(model, AnyResource):  # None: the problems say why
