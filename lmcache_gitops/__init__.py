@@ -81,6 +81,9 @@ DEFAULT_NAMESPACE = "default"
 def read_sources(paths: Iterable[str | Path]) -> list[Source]:
     """The text of each file; a folder stands for every .yaml/.yml file below it.
 
+        >>> [source.name for source in read_sources(["specs/"])]
+        ['specs/coordinator.yaml', 'specs/engines.yaml']
+
     Raises InvalidInput for files that cannot be read or are not UTF-8.
     """
     found, problems = sources.read_files(paths)
@@ -115,6 +118,9 @@ def render_objects(inputs: Inputs, *, allow_skip: bool = False, warn: Warn | Non
     Checks across inputs (duplicates, references, generated names, webhook skips) happen here;
     raises InvalidInput when any fails. With ``allow_skip``, a workload the webhook would skip is
     deployed unwired with its skip-reason annotation, and ``warn`` receives the warning.
+
+        >>> len(render_objects(load_inputs(read_sources(["specs/"]), "llm")))
+        11
     """
     compiled = compile_fleet(inputs, allow_skip=allow_skip)
     _pass_on(compiled.warnings, warn)
@@ -137,7 +143,11 @@ def _all_at_once(found: list[Problem], compile_: Callable[[], Any]) -> Any:
 def render(
     sources: Iterable[Source], namespace: str = DEFAULT_NAMESPACE, *, allow_skip: bool = False, warn: Warn | None = None
 ) -> list[dict[str, Any]]:
-    """``load_inputs`` then ``render_objects``, with every problem of both at once."""
+    """``load_inputs`` then ``render_objects``, with every problem of both at once.
+
+    >>> sorted(obj["kind"] for obj in render([Source("c.yaml", "{apiVersion: lmcache.lmcache.ai/v1alpha1, kind: LMCacheEngine, metadata: {name: c}, spec: {l1: {sizeGB: 8}}}")]))
+    ['ConfigMap', 'DaemonSet', 'Service', 'Service']
+    """
     inputs, problems = reading.load(sources, namespace)
     objects: list[dict[str, Any]] = _all_at_once(
         problems, lambda: render_objects(inputs, allow_skip=allow_skip, warn=None if problems else warn)
@@ -152,7 +162,11 @@ def render_files(
     allow_skip: bool = False,
     warn: Warn | None = None,
 ) -> list[dict[str, Any]]:
-    """``render`` for files and folders; unreadable files are reported with all other problems."""
+    """``render`` for files and folders; unreadable files are reported with all other problems.
+
+    >>> len(render_files(["specs/", "workloads/"], "llm"))
+    14
+    """
     found, unreadable = sources.read_files(paths)
     inputs, problems = reading.load(found, namespace)
     problems = [*unreadable, *problems]
@@ -165,7 +179,11 @@ def render_files(
 def validate(
     sources: Iterable[Source], namespace: str = DEFAULT_NAMESPACE, *, allow_skip: bool = False
 ) -> list[Problem]:
-    """Every problem in ``sources``, warnings last (an empty list when they compile cleanly)."""
+    """Every problem in ``sources``, warnings last (an empty list when they compile cleanly).
+
+    >>> [str(p) for p in validate([Source("c.yaml", "{apiVersion: lmcache.lmcache.ai/v1alpha1, kind: LMCacheEngine, metadata: {name: c}, spec: {l1: {sizeGB: 0}}}")])]
+    ['c.yaml:1: spec.l1.sizeGB: must be greater than 0']
+    """
     warnings: list[Problem] = []
     try:
         render(sources, namespace, allow_skip=allow_skip, warn=warnings.append)
@@ -175,7 +193,11 @@ def validate(
 
 
 def to_yaml(objects: Iterable[dict[str, Any]]) -> str:
-    """Objects as one multi-document YAML stream, byte for byte the same on every machine."""
+    """Objects as one multi-document YAML stream, byte for byte the same on every machine.
+
+    >>> to_yaml([{"kind": "Namespace", "metadata": {"name": "llm"}}])
+    'kind: Namespace\\nmetadata:\\n  name: llm\\n'
+    """
     return dump_all(objects)
 
 
@@ -189,7 +211,7 @@ class LoadedProject:
 
         >>> loaded = load_project("lmcache-gitops.yaml")
         >>> loaded
-        <Project 3 environments, 3 resources, 2 workloads>
+        <Project 3 environments, 3 resources, 3 workloads>
     """
 
     file: Path
@@ -233,7 +255,8 @@ class LoadedProject:
         """A validated copy with ``change`` merged onto the spec of resource ``name`` (a JSON merge
         patch: null removes a field); raises InvalidInput as the CLI would report it.
 
-            >>> bigger = loaded.with_spec("kv-cache", {"l1": {"sizeGB": 120}})
+            >>> load_project().with_spec("kv-cache", {"l1": {"sizeGB": 120}}).resources["kv-cache"].spec.l1.sizeGB
+            120.0
         """
         for index, source in enumerate(self.sources):
             documents, _ = load_documents(source.text, source.name)
@@ -251,7 +274,8 @@ class LoadedProject:
         """A validated copy with ``change`` merged onto environment ``name`` (a new one when it
         has none; None removes it).
 
-            >>> staging = loaded.with_environment("staging", {"namespace": "llm-staging"})
+            >>> load_project().with_environment("qa", {"namespace": "llm-qa"}).environments
+            ['dev', 'prod', 'qa', 'staging']
         """
         environments = dict(self.settings.get("environments") or {})
         if change is None:
@@ -371,7 +395,11 @@ def _environment(loaded: LoadedProject, name: str) -> EnvironmentBuild:
 def render_environment(
     environment: str, path: str | Path = PROJECT_FILE, *, allow_skip: bool = False, warn: Warn | None = None
 ) -> list[dict[str, Any]]:
-    """Every object ``environment`` of the project deploys: what `kustomize build overlays/<env>` gives."""
+    """Every object ``environment`` of the project deploys: what `kustomize build overlays/<env>` gives.
+
+    >>> {obj["metadata"].get("namespace", "-") for obj in render_environment("prod")}  # and the Namespace
+    {'-', 'llm'}
+    """
     loaded = load_project(path, allow_skip=allow_skip)
     objects = loaded.render(environment)
     _pass_on(loaded.build.warnings, warn)
@@ -402,6 +430,9 @@ def compile_project(
     The tree is replaced whole or not at all: a compile killed at any moment leaves the old tree,
     or one the next compile completes first. A second compile of the same output waits up to
     ``lock_timeout`` seconds for the first, then raises InvalidInput naming it.
+
+        >>> compile_project("lmcache-gitops.yaml").text()      # doctest: +SKIP
+        'lmcache-gitops: the tree is up to date\\n'
     """
     loaded = load_project(path, allow_skip=allow_skip)
     return _write(loaded, loaded.output, rendered=rendered, lock_timeout=lock_timeout)
@@ -409,7 +440,11 @@ def compile_project(
 
 def check_project(path: str | Path = PROJECT_FILE, *, allow_skip: bool = False, rendered: bool = False) -> Report:
     """Compare the project's tree with the files on disk, writing nothing; raises InvalidInput
-    when a killed compile left the tree half written."""
+    when a killed compile left the tree half written.
+
+        >>> check_project("lmcache-gitops.yaml").up_to_date
+        True
+    """
     loaded = load_project(path, allow_skip=allow_skip)
     changes = treeio.plan(loaded.tree(rendered=rendered), loaded.output)
     return Report(changes, written=False, output=str(loaded.output), warnings=loaded.build.warnings)
@@ -425,8 +460,9 @@ def diff_project(
     """What each environment deploys now (the work tree) against what it deployed at git revision
     ``base``, object by object and field by field; ``environments``: only these.
 
-        >>> lg.diff_project(base="main").text()          # doctest: +SKIP
-        'prod  DaemonSet/kv-cache  spec.template.spec.containers[lmcache].resources.requests.memory: 65Gi -> 125Gi\n'
+        >>> for line in diff_project(base="main").text().splitlines():   # doctest: +SKIP
+        ...     print(line)
+        prod  DaemonSet/kv-cache  spec.template.spec.containers[lmcache].resources.requests.memory: 65Gi -> 125Gi
     """
     file = Path(path)
     now = load_project(file, allow_skip=allow_skip)
@@ -466,7 +502,7 @@ def import_files(
     workload files in ``folder``, with a project file and the editor schema where it has none.
     Never overwrites a file: raises InvalidInput naming those that exist, and writes nothing.
 
-        >>> lg.import_files(["cluster.yaml"], "platform/", minimal=True).skipped   # doctest: +SKIP
+        >>> import_files(["cluster.yaml"], "platform/", minimal=True).skipped   # doctest: +SKIP
         [('DaemonSet/llm/kv-cache', 'generated by the operator: compile makes it again')]
     """
     given = [str(path) for path in paths]
@@ -513,7 +549,11 @@ def verify_project(path: str | Path = PROJECT_FILE, *, allow_skip: bool = False)
     """Build every folder of the project's tree on disk (the bases, each overlay and its tiers,
     each clusters/ folder) with the real kustomize, and check that each gives exactly the objects
     lmcache-gitops compiles for it. Raises InvalidInput when the tree is stale, when there is no
-    kustomize, or naming each folder whose build fails, prints anything on stderr, or differs."""
+    kustomize, or naming each folder whose build fails, prints anything on stderr, or differs.
+
+        >>> verify_project("lmcache-gitops.yaml").folders[:2]   # doctest: +SKIP
+        ['bases', 'overlays/dev']
+    """
     loaded = load_project(path, allow_skip=allow_skip)
     stale = treeio.plan(loaded.tree(), loaded.output)
     if stale:

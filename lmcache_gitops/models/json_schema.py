@@ -87,14 +87,22 @@ _PROJECT_CHECKS: Checks = {
 
 
 def json_schema(kind: str | None = None) -> Schema:
-    """JSON Schema of input documents: one kind, or any of them."""
+    """JSON Schema of input documents: one kind, or any of them.
+
+    >>> json_schema("VllmRouter")["properties"]["kind"]["const"]
+    'VllmRouter'
+    """
     models: list[type[BaseModel]] = [KINDS[kind]] if kind is not None else list(KINDS.values())
     kubernetes = {name: _map(_no_null_type, schema) for name, schema in json_schema_definitions().items()}
     return _schema(models, kubernetes, _spec_checks(), pruned=True)
 
 
 def project_json_schema() -> Schema:
-    """JSON Schema of the project file, lmcache-gitops.yaml (read as written: no null is pruned)."""
+    """JSON Schema of the project file, lmcache-gitops.yaml (read as written: no null is pruned).
+
+    >>> project_json_schema()["required"]
+    ['environments']
+    """
     return _schema([Project], {}, _PROJECT_CHECKS, pruned=False)
 
 
