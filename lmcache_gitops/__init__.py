@@ -27,7 +27,7 @@ from .gitops.drift import FileChange, Report, build_differences
 from .gitops.environments import EnvironmentBuild, ProjectBuild, build_project, merge_patch
 from .gitops.tree import Tree, build_tree, builds
 from .inject.deploy import compile_fleet
-from .models import API_VERSION, AnyResource
+from .models import API_VERSIONS, AnyResource
 from .models.json_schema import json_schema, json_schema_text, project_json_schema
 from .models.project_file import Project
 from .naming import PROJECT_FILE
@@ -294,7 +294,11 @@ def _count(number: int, noun: str) -> str:
 
 
 def _is_resource(data: Any) -> bool:
-    return isinstance(data, dict) and data.get("apiVersion") == API_VERSION and isinstance(data.get("metadata"), dict)
+    return (
+        isinstance(data, dict)
+        and data.get("apiVersion") in API_VERSIONS.values()
+        and isinstance(data.get("metadata"), dict)
+    )
 
 
 def _project_document(text: Source) -> Document:

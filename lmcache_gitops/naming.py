@@ -8,6 +8,11 @@ MANAGED_BY = "lmcache-operator"  # kept: dashboards and selectors written for th
 ENGINE_APP = "lmcache"
 COORDINATOR_APP = "lmcache-coordinator"
 ROUTER_APP = "lmcache-router"
+# lmcache-gitops's own kinds: their objects say who made them.
+OWN_MANAGER = "lmcache-gitops"
+SERVER_APP, CONFIG_APP = "lmcache-server", "lmcache-config"
+CONFIG_FILE = "lmcache_config.yaml"  # the ConfigMap's key, and the file vLLM reads (LMCACHE_CONFIG_FILE)
+OWN_PREFIX = "lmcache-gitops.io/"  # the in-process wiring's annotations on a pod template
 
 # The connection ConfigMap's keys: the plain config, and one per PD role (chosen by the vLLM pod's
 # PD_ROLE annotation).
@@ -51,17 +56,22 @@ def metrics_service(name: str) -> str:
     return f"{name}-metrics"
 
 
-def selector_labels(app: str, name: str) -> dict[str, str]:
+def selector_labels(app: str, name: str, manager: str = MANAGED_BY) -> dict[str, str]:
     """The immutable labels that selectors use."""
     return {
         "app.kubernetes.io/instance": name,
-        "app.kubernetes.io/managed-by": MANAGED_BY,
+        "app.kubernetes.io/managed-by": manager,
         "app.kubernetes.io/name": app,
     }
 
 
-def standard_labels(app: str, name: str, component: str) -> dict[str, str]:
-    return {**selector_labels(app, name), "app.kubernetes.io/component": component}
+def standard_labels(app: str, name: str, component: str, manager: str = MANAGED_BY) -> dict[str, str]:
+    return {**selector_labels(app, name, manager), "app.kubernetes.io/component": component}
+
+
+def server_url(name: str, namespace: str, port: int) -> str:
+    """An LMCacheServer as LMCache dials it (`remote_url`)."""
+    return f"lm://{name}.{namespace}.svc.cluster.local:{port}"
 
 
 def engine_host(name: str, namespace: str) -> str:

@@ -118,7 +118,7 @@ def test_schema_per_kind_and_for_all() -> None:
     one = json.loads(run("schema", "LMCacheCoordinator").stdout)
     assert one["properties"]["kind"]["const"] == "LMCacheCoordinator"
     every = json.loads(run("schema").stdout)
-    assert len(every["oneOf"]) == 4
+    assert len(every["oneOf"]) == 6
     assert "io.k8s.api.core.v1.Toleration" in every["$defs"]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import lmcache_gitops as lg
-from lmcache_gitops.models import KINDS
+from lmcache_gitops.models import API_VERSIONS
 
 from .helpers import API, FIXTURES, load_all, run, write_project
 from .test_roundtrip import assert_round_trip
@@ -43,7 +43,7 @@ def sample_set() -> list[dict[str, Any]]:
 
 def test_every_sample_compiles_together_in_two_namespaces(tmp_path: Path) -> None:
     documents = sample_set()
-    assert {d["kind"] for d in documents if d["apiVersion"] == API} == set(KINDS)
+    assert {d["kind"] for d in documents if d["apiVersion"] == API} == {k for k, v in API_VERSIONS.items() if v == API}
     assert {d["kind"] for d in documents if d["apiVersion"] != API} == {"Deployment", "Service"}
     environments = {"dev": {"namespace": "llm-dev"}, "prod": {"namespace": "llm-prod"}}
     # The samples' own pd-router Deployment addresses pd-prefiller.default.svc: moved with each environment.

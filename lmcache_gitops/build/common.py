@@ -26,13 +26,13 @@ def image_fields(image: ImageSpec) -> dict[str, str]:
     return {"image": image.reference, "imagePullPolicy": image.pull_policy}
 
 
-Family = tuple[str, str]  # (app, component): the labels of one kind's objects
+Family = tuple[str, str] | tuple[str, str, str]  # (app, component[, manager]): one kind's labels
 
 
 def label_sets(family: Family, name: str) -> tuple[dict[str, str], dict[str, str]]:
     """(selector labels, standard labels) of one resource's objects."""
-    app, component = family
-    return selector_labels(app, name), standard_labels(app, name, component)
+    app, component, *manager = family
+    return selector_labels(app, name, *manager), standard_labels(app, name, component, *manager)
 
 
 def pod_spec(settings: PodSettings, node_selector: dict[str, str] | None, **pod: Any) -> dict[str, Any]:

@@ -10,13 +10,22 @@ from typing import Any
 from ..errors import Problem
 from ..k8s import checks
 from ..k8s.kinds import group
-from ..models import CacheBlendEngine, EngineResource, LMCacheCoordinator, VllmRouter
+from ..models import (
+    CacheBlendEngine,
+    EngineResource,
+    LMCacheConfig,
+    LMCacheCoordinator,
+    LMCacheEngine,
+    LMCacheServer,
+    VllmRouter,
+)
 from ..models.shared import PodSettings
-from ..naming import COORDINATOR_APP, ENGINE_APP, coordinator_url, file_name
+from ..naming import COORDINATOR_APP, ENGINE_APP, OWN_MANAGER, SERVER_APP, coordinator_url, file_name, server_url
 from ..read.inputs import Manifest, Resource, ResourceKey, repeats
 from .connection import connection_data
 from .coordinator import coordinator_objects
 from .engine import engine_objects, operator_volumes
+from .inprocess import config_objects, server_objects, settings
 from .router import router_objects
 from .sizing import size_problem
 from .view import Engine, engine
@@ -33,6 +42,14 @@ class Built:
 
     resource: Resource
     objects: list[Object] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class BuiltConfig(Built):
+    """An LMCacheConfig with its objects and its settings in LMCache's key names: what the
+    in-process wiring writes into the pods that use it."""
+
+    settings: dict[str, Any] = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -57,17 +74,25 @@ def _resource_problems(item: Built) -> Iterator[Problem]:
         found.append((("metadata", "namespace"), reason))
     found += checks.labels(("metadata", "labels"), meta.labels)
     found += checks.annotation_keys(("metadata", "annotations"), meta.annotations)
-    found += checks.labels(("spec", "nodeSelector"), model.spec.node_selector)
-    if not isinstance(model, VllmRouter):  # the router has none of the pod settings below
-        found += _pod_findings(item)
+    if isinstance(model, LMCacheConfig):
+        found += checks.labels(("spec", "podSelector"), model.spec.pod_selector)
+    else:
+        found += checks.labels(("spec", "nodeSelector"), model.spec.node_selector)
+    if isinstance(model, LMCacheServer):
+        spec = model.spec
+        found += checks.pod_labels(("spec", "podLabels"), SERVER_APP, meta.name, spec.pod_labels, OWN_MANAGER)
+        found += checks.annotation_keys(("spec", "podAnnotations"), spec.pod_annotations)
+        found += checks.resources(("spec", "resources"), spec.resources)
+    elif isinstance(model, LMCacheEngine | CacheBlendEngine | LMCacheCoordinator):
+        found += _pod_findings(item, model)
     for path, message in found:
         yield resource.problem(path, message)
 
 
-def _pod_findings(item: Built) -> Iterator[checks.Finding]:
+def _pod_findings(
+    item: Built, model: LMCacheEngine | CacheBlendEngine | LMCacheCoordinator
+) -> Iterator[checks.Finding]:
     resource = item.resource
-    model = resource.model
-    assert not isinstance(model, VllmRouter)
     spec = model.spec
     app = COORDINATOR_APP if isinstance(model, LMCacheCoordinator) else ENGINE_APP
     yield from checks.pod_labels(("spec", "podLabels"), app, model.metadata.name, spec.pod_labels)
@@ -133,14 +158,40 @@ def _coordinator_url(
     return coordinator_url(name, resource.namespace, port), []
 
 
+def _remote_url(
+    resource: Resource, model: LMCacheConfig, servers: dict[tuple[str, str], int], excused: frozenset[ResourceKey]
+) -> tuple[str | None, list[Problem]]:
+    """A configuration's remote URL: `url` as given, or `server` resolved among the input's servers."""
+    remote = model.spec.remote
+    if remote is None or remote.url is not None:
+        return (remote.url if remote else None), []
+    assert remote.server is not None  # the model requires one of url and server
+    port = servers.get((resource.namespace, remote.server))
+    if port is None:
+        if ("LMCacheServer", resource.namespace, remote.server) in excused:
+            return None, []
+        message = f'no LMCacheServer "{remote.server}" in namespace "{resource.namespace}" among the input files'
+        return None, [resource.problem(("spec", "remote", "server"), message)]
+    return server_url(remote.server, resource.namespace, port), []
+
+
 def _build(
-    resource: Resource, ports: dict[tuple[str, str], int], excused: frozenset[ResourceKey]
+    resource: Resource,
+    ports: dict[tuple[str, str], int],
+    servers: dict[tuple[str, str], int],
+    excused: frozenset[ResourceKey],
 ) -> tuple[Built, list[Problem]]:
     model = resource.model
     if isinstance(model, LMCacheCoordinator):
         return Built(resource, coordinator_objects(model.metadata.name, resource.namespace, model.spec)), []
     if isinstance(model, VllmRouter):
         return Built(resource, router_objects(model.metadata.name, resource.namespace, model.spec)), []
+    if isinstance(model, LMCacheServer):
+        return Built(resource, server_objects(model.metadata.name, resource.namespace, model.spec)), []
+    if isinstance(model, LMCacheConfig):
+        remote, problems = _remote_url(resource, model, servers, excused)
+        values = settings(model.spec, remote)
+        return BuiltConfig(resource, config_objects(model.metadata.name, resource.namespace, values), values), problems
     url, problems = _coordinator_url(resource, model, ports, excused)
     view = engine(model, resource.namespace, url)
     connection = connection_data(view)
@@ -182,9 +233,10 @@ def build_resources(
         for again, first in repeats(ordered, lambda r: r.key)
     ]
     ports = {(r.namespace, r.name): r.model.spec.port for r in ordered if isinstance(r.model, LMCacheCoordinator)}
+    servers = {(r.namespace, r.name): r.model.spec.port for r in ordered if isinstance(r.model, LMCacheServer)}
     built = []
     for resource in ordered:
-        item, found = _build(resource, ports, excused)
+        item, found = _build(resource, ports, servers, excused)
         problems += found
         problems += _resource_problems(item)
         built.append(item)
@@ -218,6 +270,43 @@ def route_problems(built: list[Built], manifests: list[Manifest], excused: froze
                 yield resource.problem(
                     ("spec", role, "port"), f'Service "{name}" has no port {endpoint.port} (its ports: {listed})'
                 )
+
+
+def remote_problems(
+    built: list[Built], manifests: list[Manifest], excused: frozenset[ResourceKey]
+) -> Iterator[Problem]:
+    """A configuration's remote URL that names a Service of its own namespace (a short name, or
+    `<name>.<namespace>.svc[.cluster.local]`) must name one among the inputs: yours, or one a
+    resource generates. Any other host is a cache that runs elsewhere."""
+    services = {(m.namespace, m.name) for m in manifests if m.kind == "Service"}
+    services |= {
+        (o["metadata"]["namespace"], o["metadata"]["name"]) for i in built for o in i.objects if o["kind"] == "Service"
+    }
+    for item in built:
+        model = item.resource.model
+        if not isinstance(model, LMCacheConfig) or model.spec.remote is None or model.spec.remote.url is None:
+            continue
+        namespace = item.resource.namespace
+        name = _in_namespace(model.spec.remote.url, namespace)
+        if name is None or (namespace, name) in services or ("Service", namespace, name) in excused:
+            continue
+        there = ", ".join(f'"{n}"' for ns, n in sorted(services) if ns == namespace) or "none"
+        yield item.resource.problem(
+            ("spec", "remote", "url"),
+            f'names Service "{name}" of namespace "{namespace}", which is not among the input files (Services '
+            f"there: {there}): add it to the workloads, or give the address of a cache outside the project",
+        )
+
+
+def _in_namespace(url: str, namespace: str) -> str | None:
+    """The Service of ``namespace`` a URL's host names, if it names one."""
+    host = url.partition("://")[2].rpartition("@")[2].split("/")[0].rsplit(":", 1)[0]
+    parts = host.split(".")
+    if len(parts) == 1:
+        return host or None
+    if parts[1:] in ([namespace, "svc"], [namespace, "svc", "cluster", "local"]):
+        return parts[0]
+    return None
 
 
 def _service_ports(service: dict[str, Any]) -> list[int]:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..build.fleet import Built, build_resources, manifest_problems, route_problems
+from ..build.fleet import Built, build_resources, manifest_problems, remote_problems, route_problems
 from ..build.secrets import NotSecrets, secret_problems
 from ..errors import InvalidInput, Problem
 from ..k8s.kinds import sort_objects
@@ -46,6 +46,7 @@ def compile_fleet(inputs: Inputs, *, allow_skip: bool = False, not_secrets: NotS
     built, problems = build_resources(inputs.resources, inputs.excused)
     problems += manifest_problems(inputs.manifests, built)
     problems += route_problems(built, inputs.manifests, inputs.excused)
+    problems += remote_problems(built, inputs.manifests, inputs.excused)
     problems += secret_problems(inputs, not_secrets or {})
     wired, found = wire(inputs.manifests, built, allow_skip=allow_skip, excused=inputs.excused)
     if problems or found:

@@ -15,11 +15,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..build.fleet import Built, BuiltEngine
+from ..build.fleet import Built, BuiltConfig, BuiltEngine
 from ..errors import FieldPath, Problem
 from ..k8s import kinds
 from ..naming import DEV_SHM, PD_ROLE
 from ..read.inputs import Manifest, ResourceKey
+from . import inprocess
 from .webhook import (
     BLOCK_SIZE,
     CACHEBLEND,
@@ -271,8 +272,54 @@ def _mentions_injection(work: _Workload) -> bool:
     return any(isinstance(m, dict) and any(str(key).startswith("lmcache.ai/") for key in m) for m in maps)
 
 
-def _wire(work: _Workload, found: Engines, excused: frozenset[ResourceKey]) -> dict[str, Any]:
+def _wire_inprocess(
+    work: _Workload, configs: dict[str, BuiltConfig], excused: frozenset[ResourceKey]
+) -> dict[str, Any]:
+    """A pod template that takes in-process LMCache: the configuration it names or that selects it."""
+    names = list(inprocess.named_config(work.annotations, work.labels, configs))
+    if not names:
+        return work.manifest.data
+    named = work.annotations.get(inprocess.CONFIG, "").strip()
+    if _mentions_injection(work):
+        work.error(
+            work.path("metadata", "annotations", inprocess.CONFIG) if named else work.path("metadata", "labels"),
+            "takes in-process LMCache and an operator engine's injection: a vLLM pod takes one KV connector, keep one",
+        )
+        return work.manifest.data
+    if len(names) > 1:
+        work.error(
+            work.path("metadata", "labels"),
+            f"matches the podSelector of LMCacheConfigs {', '.join(json.dumps(n) for n in names)}: "
+            f"name one with the annotation {inprocess.CONFIG}",
+        )
+        return work.manifest.data
+    if work.annotations.get(inprocess.INJECTED) == TRUE:
+        return work.manifest.data
+    config = configs.get(names[0])
+    if config is None:
+        key = ("LMCacheConfig", work.manifest.namespace, names[0])
+        if key in excused:
+            work.unresolved = key
+        else:
+            work.error(
+                work.path("metadata", "annotations", inprocess.CONFIG),
+                f'no LMCacheConfig "{names[0]}" in namespace "{work.manifest.namespace}" among the specs',
+            )
+        return work.manifest.data
+    outcome = inprocess.wire(work.template, config)
+    for path, message in outcome.errors:
+        work.error(work.path(*path), message)
+    for path, message in outcome.warnings:
+        work.warnings.append(work.manifest.problem(work.path(*path), message).warning())
+    return work.manifest.data if outcome.errors else work.deployed(outcome.template)
+
+
+def _wire(
+    work: _Workload, found: Engines, configs: dict[str, BuiltConfig], excused: frozenset[ResourceKey]
+) -> dict[str, Any]:
     # Its shape (the opt-in keys are strings, not an unquoted true) was checked when it was read.
+    if inprocess.CONFIG in work.annotations or any(inprocess.named_config(work.annotations, work.labels, configs)):
+        return _wire_inprocess(work, configs, excused)
     if not _mentions_injection(work):
         return work.manifest.data
     opted = _opted_in(work)
@@ -316,7 +363,12 @@ def wire(
 ) -> tuple[Wired, list[Problem]]:
     """Each manifest with the object it deploys (workloads wired to the built engines), and every
     problem (none for a reference to an ``excused`` engine)."""
+    built = list(built)
     found = {item.resource.key: item for item in built if isinstance(item, BuiltEngine)}
+    configs: dict[str, dict[str, BuiltConfig]] = {}
+    for item in built:
+        if isinstance(item, BuiltConfig):
+            configs.setdefault(item.resource.namespace, {})[item.resource.name] = item
     workloads, warnings, problems = [], [], []
     unresolved: list[tuple[Manifest, ResourceKey]] = []
     for manifest in manifests:
@@ -334,7 +386,8 @@ def wire(
                 )
             workloads.append(Deployed(manifest, manifest.data))
         else:
-            workloads.append(Deployed(manifest, _wire(work, found, excused)))
+            namespace_configs = configs.get(manifest.namespace, {})
+            workloads.append(Deployed(manifest, _wire(work, found, namespace_configs, excused)))
             if work.unresolved is not None:
                 unresolved.append((manifest, work.unresolved))
         problems += work.problems

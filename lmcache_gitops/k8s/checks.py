@@ -185,10 +185,12 @@ def resources(path: FieldPath, requirements: dict[str, Any] | None) -> Iterator[
             yield (*path, "requests", name), f"must be less than or equal to the {name} limit ({given['limits'][name]})"
 
 
-def pod_labels(path: FieldPath, app: str, name: str, mapping: dict[str, str] | None) -> Iterator[Finding]:
+def pod_labels(
+    path: FieldPath, app: str, name: str, mapping: dict[str, str] | None, *manager: str
+) -> Iterator[Finding]:
     """podLabels may add labels but not change a selector label: the selector would miss the pods."""
     yield from labels(path, mapping)
-    for key, value in sorted(selector_labels(app, name).items()):
+    for key, value in sorted(selector_labels(app, name, *manager).items()):
         if mapping and key in mapping and mapping[key] != value:
             yield (*path, key), f"must not change the selector label {key} (the selector needs {json.dumps(value)})"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from pydantic import (
     BaseModel,
@@ -53,12 +53,14 @@ class Model(BaseModel):
                 Problem(f"<{type(self).__name__}.model_copy>", 1, format_path(e["loc"]), e["msg"]) for e in err.errors()
             ) from None
 
-    def __getattr__(self, name: str) -> Any:
-        """A field by its YAML name too (``spec.l1.sizeGB`` as well as ``spec.l1.size_gb``)."""
-        for field, info in type(self).model_fields.items():
-            if info.alias == name:
-                return getattr(self, field)
-        return super().__getattr__(name)  # type: ignore[misc]  # pydantic's: private attributes, the error
+    if not TYPE_CHECKING:  # for mypy, the Python names only: a typo stays a type error
+
+        def __getattr__(self, name: str) -> Any:
+            """A field by its YAML name too (``spec.l1.sizeGB`` as well as ``spec.l1.size_gb``)."""
+            for field, info in type(self).model_fields.items():
+                if info.alias == name:
+                    return getattr(self, field)
+            return super().__getattr__(name)  # pydantic's: private attributes, and the error
 
 
 def rule_error(message: str) -> PydanticCustomError:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.json_schema import models_json_schema
 
 from ..k8s.schema import json_schema_definitions
-from ..naming import COORDINATOR_APP, ENGINE_APP, MANAGED_BY, selector_labels
+from ..naming import COORDINATOR_APP, ENGINE_APP, MANAGED_BY, OWN_MANAGER, SERVER_APP, selector_labels
 from .kinds import KINDS
 from .project_file import Project
 
@@ -38,9 +38,9 @@ _RELATIVE_PATH = {"pattern": r"^(?![/\\])[^:\x00-\x1f\x7f-\x9f]*$"}  # printable
 _K8S = "io.k8s.api.core.v1."
 
 
-def _pod_labels(app: str) -> Schema:
+def _pod_labels(app: str, manager: str) -> Schema:
     """Labels that keep the selector's values (its instance label is the resource's name)."""
-    fixed = {"app.kubernetes.io/name": app, "app.kubernetes.io/managed-by": MANAGED_BY}
+    fixed = {"app.kubernetes.io/name": app, "app.kubernetes.io/managed-by": manager}
     return {**_LABELS, "properties": {key: {"enum": [value, None]} for key, value in fixed.items()}}
 
 
@@ -60,9 +60,13 @@ def _spec_checks() -> Checks:
     for kind, model in KINDS.items():
         spec_model = model.model_fields["spec"].annotation
         spec = spec_model.__name__  # type: ignore[union-attr]
-        checks[spec, "nodeSelector"] = _LABELS
-        if "pod_labels" in spec_model.model_fields:  # type: ignore[union-attr]
-            checks[spec, "podLabels"] = _pod_labels(COORDINATOR_APP if kind == "LMCacheCoordinator" else ENGINE_APP)
+        fields = spec_model.model_fields  # type: ignore[union-attr]
+        for name, field in (("node_selector", "nodeSelector"), ("pod_selector", "podSelector")):
+            if name in fields:
+                checks[spec, field] = _LABELS
+        if "pod_labels" in fields:
+            app = {"LMCacheCoordinator": COORDINATOR_APP, "LMCacheServer": SERVER_APP}.get(kind, ENGINE_APP)
+            checks[spec, "podLabels"] = _pod_labels(app, OWN_MANAGER if kind == "LMCacheServer" else MANAGED_BY)
             checks[spec, "podAnnotations"] = _ANNOTATIONS
     return checks
 

@@ -8,6 +8,7 @@ from pydantic import AfterValidator, Field
 
 from ..k8s.schema import Kube
 from .base import API_VERSION, AsGoReadsMissing, Model, Rule, at_least, greater_than, in_range, required, rule_error
+from .inprocess import OWN_API_VERSION, LMCacheConfigSpec, LMCacheServerSpec
 from .shared import (
     AnyPort,
     Containers,
@@ -202,11 +203,38 @@ class VllmRouter(_Resource):
     spec: VllmRouterSpec
 
 
-AnyResource = LMCacheEngine | CacheBlendEngine | LMCacheCoordinator | VllmRouter
+# ---- lmcache-gitops's own kinds (models/inprocess.py) ----
+
+
+class _OwnResource(Model):
+    api_version: Literal[OWN_API_VERSION]  # type: ignore[valid-type]  # mypy takes only literals; this is one
+    metadata: Metadata
+
+
+class LMCacheConfig(_OwnResource):
+    """LMCache in the vLLM process: its configuration file (a ConfigMap), wired into the pods that
+    name it, and the remote backend it uses (a shared LMCacheServer, or a cache that runs elsewhere)."""
+
+    kind: Literal["LMCacheConfig"]
+    spec: LMCacheConfigSpec = Field(default_factory=dict, validate_default=True)
+
+
+class LMCacheServer(_OwnResource):
+    """LMCache's shared KV store (`lmcache_server`): a Deployment and its Service."""
+
+    kind: Literal["LMCacheServer"]
+    spec: LMCacheServerSpec = Field(default_factory=dict, validate_default=True)
+
+
+AnyResource = LMCacheEngine | CacheBlendEngine | LMCacheCoordinator | VllmRouter | LMCacheConfig | LMCacheServer
 KINDS: dict[str, type[AnyResource]] = {
     "LMCacheEngine": LMCacheEngine,
     "CacheBlendEngine": CacheBlendEngine,
     "LMCacheCoordinator": LMCacheCoordinator,
     "VllmRouter": VllmRouter,
+    "LMCacheConfig": LMCacheConfig,
+    "LMCacheServer": LMCacheServer,
 }
+API_VERSIONS = {kind: model.model_fields["api_version"].annotation.__args__[0] for kind, model in KINDS.items()}  # type: ignore[union-attr]
+"""Each kind's apiVersion: the operator's group, or lmcache-gitops's own."""
 EngineResource = LMCacheEngine | CacheBlendEngine

@@ -28,13 +28,16 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import FieldPath, InvalidInput, Problem
 from ..k8s import checks, kinds
-from ..models import API_GROUP, API_VERSION, KINDS
+from ..models import API_GROUP, API_VERSION, API_VERSIONS
+from ..models import KINDS as ALL_KINDS
 from ..naming import ENGINE_APP, MANAGED_BY
 from .inputs import Named, Source
 from .messages import describe
 from .yamlio import Document, dump_all, load_documents
 
 SPECS, WORKLOADS = "specs", "workloads"
+# The operator's kinds: what a cluster can hold (lmcache-gitops's own kinds live only in git).
+KINDS = {kind: model for kind, model in ALL_KINDS.items() if API_VERSIONS[kind] == API_VERSION}
 SCHEMA_FILE = "lmcache.schema.json"  # `lmcache-gitops schema > lmcache.schema.json`, at the project's root
 # The first line of each spec file: its editor schema, from specs/<namespace>/ up to the root.
 SCHEMA_COMMENT = f"# yaml-language-server: $schema=../../{SCHEMA_FILE}\n"

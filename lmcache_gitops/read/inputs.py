@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from ..errors import FieldPath, Problem
 from ..k8s import apiserver, checks, kinds
 from ..k8s.schema import WORKLOAD_SPECS
-from ..models import API_VERSION, KINDS, AnyResource
+from ..models import API_VERSIONS, KINDS, AnyResource
 from .messages import describe, kube_problems, validate_as
 from .yamlio import Document, load_documents
 
@@ -135,17 +135,20 @@ def parse(document: Document, default_namespace: str) -> tuple[Resource | None, 
     if not isinstance(data, dict):
         return None, [document.problem((), f"a document must be a mapping (a Kubernetes object), got {describe(data)}")]
     problems = []
-    if data.get("apiVersion") != API_VERSION:
+    kind = data.get("kind")
+    model_cls = KINDS.get(kind) if isinstance(kind, str) else None
+    # A kind's own apiVersion, or (no kind known) any of the two groups'.
+    expected = [API_VERSIONS[str(kind)]] if model_cls is not None else sorted(set(API_VERSIONS.values()))
+    if data.get("apiVersion") not in expected:
+        supported = ", ".join(f'"{version}"' for version in expected)
         problems.append(
             document.problem(
                 ("apiVersion",),
                 "Required value"
                 if "apiVersion" not in data
-                else f'Unsupported value: {json.dumps(data["apiVersion"])}: supported values: "{API_VERSION}"',
+                else f"Unsupported value: {json.dumps(data['apiVersion'])}: supported values: {supported}",
             )
         )
-    kind = data.get("kind")
-    model_cls = KINDS.get(kind) if isinstance(kind, str) else None
     if model_cls is None:
         supported = ", ".join(f'"{kind}"' for kind in KINDS)
         problems.append(
@@ -288,16 +291,19 @@ def parse_manifest(document: Document, default_namespace: str) -> tuple[Manifest
 
 
 def _is_manifest(data: Any) -> bool:
-    """A document of the user's own: any apiVersion but the operator's (whose documents, like ones
-    without an apiVersion, are checked as custom resources)."""
+    """A document of the user's own: any apiVersion but the operator's and lmcache-gitops's (whose
+    documents, like ones without an apiVersion, are checked as custom resources)."""
     if not isinstance(data, dict):
         return False
     api_version, kind = data.get("apiVersion"), data.get("kind")
     return (
         isinstance(api_version, str)
-        and kinds.group(api_version) != kinds.group(API_VERSION)
+        and kinds.group(api_version) not in _GROUPS
         and not (isinstance(kind, str) and kind in KINDS)
     )
+
+
+_GROUPS = frozenset(kinds.group(version) for version in API_VERSIONS.values())  # the operator's and ours
 
 
 def load(sources: Iterable[Source], default_namespace: str) -> tuple[Inputs, list[Problem]]:
