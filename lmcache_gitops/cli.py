@@ -385,7 +385,13 @@ def init(folder: str, quiet: bool) -> None:
 
 
 @cli.command(name="import")
-@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.argument("files", nargs=-1, metavar="[FILE...]")
+@click.option(
+    "--helm-values",
+    type=click.Path(dir_okay=False),
+    help="Import a release of the LMCache Helm chart from its values file instead of FILE...",
+)
+@click.option("--release", default="lmcache", show_default=True, help="The Helm release's name (with --helm-values).")
 @click.option(
     "--folder", "-C", default=".", show_default=True, type=click.Path(file_okay=False), help="The project's folder."
 )
@@ -396,7 +402,14 @@ def init(folder: str, quiet: bool) -> None:
 @_format_option
 @_quiet_option
 def import_command(
-    files: Sequence[str], folder: str, minimal: bool, namespace: str, output_format: str, quiet: bool
+    files: Sequence[str],
+    helm_values: str | None,
+    release: str,
+    folder: str,
+    minimal: bool,
+    namespace: str,
+    output_format: str,
+    quiet: bool,
 ) -> None:
     """Start a project from a cluster that runs the operator: FILE... (`-` for stdin) hold what
     `kubectl get ... -o yaml` printed, the operator's custom resources and, optionally, your vLLM
@@ -405,16 +418,29 @@ def import_command(
     last-applied annotation, ...). What the operator generated, pods, Events and Secrets are
     skipped and listed. A project file with one environment per namespace is written where there
     is none. Existing files are never overwritten. See the README, "Moving off the operator".
+    With --helm-values, import a release of the LMCache Helm chart instead: an LMCacheConfig and
+    the chart's Deployment and Service; values it does not import are listed.
 
     \b
-    Example:
+    Examples:
       kubectl get lmcacheengines,cacheblendengines,lmcachecoordinators,vllmrouters -A -o yaml > cluster.yaml
       lmcache-gitops import cluster.yaml --minimal && lmcache-gitops compile
+      lmcache-gitops import --helm-values values.yaml --release lmcache --namespace llm
     """
+    if bool(files) == bool(helm_values):
+        raise click.UsageError("give either FILE... or --helm-values FILE")
 
     def action() -> None:
         stdin = sys.stdin.read() if "-" in files else None
-        result = lg.import_files(files, folder, minimal=minimal, namespace=namespace, stdin=stdin)
+        result = lg.import_files(
+            files,
+            folder,
+            minimal=minimal,
+            namespace=namespace,
+            stdin=stdin,
+            helm_values=helm_values,
+            release=release,
+        )
         if output_format == "json":
             _json(
                 {
@@ -435,8 +461,9 @@ def import_command(
         for name, what in result.pinned:
             click.echo(f"  pinned   {name}: {what}")
         click.echo(
-            f"lmcache-gitops: imported {result.resources} resources and {result.workloads} workloads; "
-            'next: `lmcache-gitops compile`, review, commit (README: "Moving off the operator")'
+            f"lmcache-gitops: imported {result.resources} resource{'' if result.resources == 1 else 's'} and "
+            f"{result.workloads} workload{'' if result.workloads == 1 else 's'}; next: `lmcache-gitops compile`, "
+            "review, commit"
         )
 
     _run(action, json_problems=output_format == "json")

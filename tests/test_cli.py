@@ -34,9 +34,9 @@ def test_render_example_succeeds_and_is_stable() -> None:
     assert first.returncode == 0, first.stderr
     assert first.stderr == ""
     kinds = [doc["kind"] for doc in yaml.safe_load_all(first.stdout)]
-    assert kinds[:3] == ["ConfigMap", "ConfigMap", "Service"]
+    assert kinds[:3] == ["ConfigMap", "ConfigMap", "ConfigMap"]
     assert set(kinds) == {"ConfigMap", "Service", "Deployment", "DaemonSet", "ServiceMonitor"}
-    reordered = run("render", "specs/coordinator.yaml", "specs/engines.yaml")
+    reordered = run("render", "specs/inprocess.yaml", "specs/coordinator.yaml", "specs/engines.yaml")
     assert reordered.stdout == first.stdout
 
 

@@ -16,6 +16,7 @@ from ..inject.wiring import Deployed
 from ..k8s import checks
 from ..k8s.kinds import annotated_metadata, in_namespace, sort_objects
 from ..models import KINDS, VllmRouterSpec
+from ..models.inprocess import LMCacheConfigSpec
 from ..models.project_file import Environment, Project, ResourceOverride
 from ..naming import CACHE_TIER, WORKLOADS_TIER, selector_labels
 from ..read.inputs import Inputs, Manifest, Resource, ResourceKey, parse, parse_manifest, repeats
@@ -333,9 +334,13 @@ def _environment_manifests(
 
 
 def _needs(resource: Resource) -> Iterator[ResourceKey]:
-    """What a resource names in its namespace: an engine's coordinator, a router's Services."""
+    """What a resource names in its namespace: an engine's coordinator, a router's Services, a
+    configuration's server."""
     spec = resource.model.spec
-    if isinstance(spec, VllmRouterSpec):
+    if isinstance(spec, LMCacheConfigSpec):
+        if spec.remote is not None and spec.remote.server is not None:
+            yield ("LMCacheServer", resource.namespace, spec.remote.server)
+    elif isinstance(spec, VllmRouterSpec):
         yield from (("Service", resource.namespace, end.service_name) for end in (spec.prefill, spec.decode))
     elif (link := getattr(spec, "coordinator", None)) is not None and link.ref is not None:
         yield ("LMCacheCoordinator", resource.namespace, link.ref.name)
