@@ -401,8 +401,8 @@ def render_environment(
 ) -> list[dict[str, Any]]:
     """Every object ``environment`` of the project deploys: what `kustomize build overlays/<env>` gives.
 
-        >>> sorted({obj["metadata"].get("namespace", "-") for obj in render_environment("prod")})  # and the Namespace
-        ['-', 'llm']
+    >>> sorted({obj["metadata"].get("namespace", "-") for obj in render_environment("prod")})  # and the Namespace
+    ['-', 'llm']
     """
     loaded = load_project(path, allow_skip=allow_skip)
     objects = loaded.render(environment)
