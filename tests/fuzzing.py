@@ -44,6 +44,7 @@ from typing import Any
 import yaml
 
 from lmcache_gitops.cli import main as cli_main
+from lmcache_gitops.models import OWN_API_VERSION
 from lmcache_gitops.naming import TOP_FOLDERS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,7 +80,7 @@ def _load(path: Path) -> list[Doc]:
 
 
 def _is_spec(doc: Doc) -> bool:
-    return isinstance(doc, dict) and str(doc.get("apiVersion", "")).startswith(OPERATOR_API)
+    return isinstance(doc, dict) and str(doc.get("apiVersion", "")).startswith((OPERATOR_API, OWN_API_VERSION))
 
 
 def _projectable(doc: Doc) -> Doc:
@@ -711,6 +712,8 @@ _OVERRIDES: dict[str, tuple[dict[str, Any], ...]] = {
         {"prometheus": {"serviceMonitor": {"enabled": True}}},
         {"nodeSelector": {"pool": "cpu"}},
     ),
+    "LMCacheConfig": ({"chunkSize": 512}, {"maxLocalCpuSize": 40}, {"format": "env"}),
+    "LMCacheServer": ({"port": 65000}, {"nodeSelector": {"pool": "cpu"}}),
     "VllmRouter": (
         {"replicas": 2},
         {"policy": "session_based"},

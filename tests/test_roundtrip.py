@@ -81,12 +81,18 @@ def test_the_example_project_builds_to_what_render_gives() -> None:
     assert [env.name for env in loaded.build.environments] == ["dev", "prod", "staging"]
 
 
+_OVERRIDABLE = {  # the kinds without every pod setting take what they have
+    "VllmRouter": lambda spec: {k: v for k, v in spec.items() if not k.startswith("pod")},
+    "LMCacheConfig": lambda spec: {"maxLocalCpuSize": 7},
+}
+
+
 def _everywhere(documents: list[dict[str, Any]], spec: dict[str, Any]) -> dict[str, Any]:
     """The same override for every custom resource (a router takes the fields it has; the user's
     own objects have none)."""
     return {
         doc["metadata"]["name"]: {
-            "spec": spec if doc["kind"] != "VllmRouter" else {k: v for k, v in spec.items() if not k.startswith("pod")},
+            "spec": _OVERRIDABLE.get(doc["kind"], lambda spec: spec)(spec),
             "labels": {"tier": "gold"},
             "annotations": {"note": "x"},
         }
