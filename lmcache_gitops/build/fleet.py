@@ -299,8 +299,12 @@ def remote_problems(
 
 
 def _in_namespace(url: str, namespace: str) -> str | None:
-    """The Service of ``namespace`` a URL's host names, if it names one."""
-    host = url.partition("://")[2].rpartition("@")[2].split("/")[0].rsplit(":", 1)[0]
+    """The Service of ``namespace`` a URL's host names, if it names one (s3:// names a bucket,
+    unix:// a socket, blackhole:// nothing)."""
+    scheme, _, rest = url.partition("://")
+    if scheme in ("s3", "unix", "blackhole"):
+        return None
+    host = rest.rpartition("@")[2].split("/")[0].rsplit(":", 1)[0]
     parts = host.split(".")
     if len(parts) == 1:
         return host or None

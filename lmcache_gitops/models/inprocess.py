@@ -8,11 +8,11 @@ defaults are those of LMCache's `lmcache/v1/config.py`.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from .base import Model, Rule, at_least, greater_than, non_empty, rule_error
+from .base import AsGoReadsMissing, Model, Rule, at_least, greater_than, non_empty, rule_error
 from .shared import AnyPort, EnvVars, ImageSpec, Int32, Resources, StringMap, Tolerations
 
 OWN_GROUP = "lmcache-gitops.io"
@@ -78,7 +78,9 @@ class P2PSpec(Model):
     """`distributed_url`: this instance's address for peers, host:port."""
 
 
-class LMCacheConfigSpec(Model):
+class LMCacheConfigSpec(AsGoReadsMissing, Model):
+    AS_GO_READS_MISSING: ClassVar[dict[str, Any]] = {"maxLocalDiskSize": 0.0}  # checked with localDisk
+
     chunk_size: Annotated[Int32, greater_than(0)] = 256
     """`chunk_size`: tokens per KV chunk."""
     local_cpu: bool = True
@@ -97,10 +99,10 @@ class LMCacheConfigSpec(Model):
         | None
     ) = None
     """`local_disk`: a folder for KV chunks on the node's disk (file:///mnt/lmcache/)."""
-    max_local_disk_size: Gigabytes = Field(0.0, validate_default=True)
+    max_local_disk_size: Gigabytes = 0.0
     """`max_local_disk_size`, in GB; the disk is used only with `localDisk` and a size above 0."""
     remote: RemoteSpec | None = None
-    p2p: P2PSpec | None = None
+    p2p: P2PSpec | None = Field(None, alias="p2p")
     cache_policy: Literal["LRU", "LFU", "FIFO", "MRU", "COST_AWARE"] = "LRU"
     """`cache_policy`: which chunks the local tiers evict first."""
     save_unfull_chunk: bool | None = None
@@ -116,7 +118,9 @@ class LMCacheConfigSpec(Model):
     @field_validator("max_local_disk_size")
     @classmethod
     def _disk(cls, size: float, info: ValidationInfo) -> float:
-        disk = info.data.get("local_disk")
+        if "local_disk" not in info.data:  # given, and wrong: reported at localDisk
+            return size
+        disk = info.data["local_disk"]
         if size > 0 and disk is None:
             raise rule_error("needs localDisk, the folder it sizes")
         if disk is not None and size == 0:
