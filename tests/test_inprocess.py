@@ -13,7 +13,7 @@ import yaml
 import lmcache_gitops as lg
 from lmcache_gitops.read.helm import import_helm_values
 
-from .helpers import find, kustomize_build, problems, render, service, write_project
+from .helpers import find, kustomize_build, problems, render, run, service, write_project
 
 OWN = "lmcache-gitops.io/v1alpha1"
 
@@ -204,6 +204,7 @@ def test_env_format_sets_the_variables_lmcache_reads() -> None:
 def test_prefill_and_decode_roles_carry_nixl() -> None:
     annotations = {"lmcache-gitops.io/lmcache-config": "cfg", "lmcache-gitops.io/kv-role": "kv_producer"}
     [flag, value] = _container(render(config(), vllm(annotations)))["args"]
+    assert flag == "--kv-transfer-config"
     assert json.loads(value) == {
         "kv_connector": "LMCacheConnectorV1",
         "kv_role": "kv_producer",
@@ -362,8 +363,6 @@ def test_the_charts_example_values_import_to_what_the_chart_sets_and_more(tmp_pa
 
 
 def test_helm_import_through_the_command(tmp_path: Path) -> None:
-    from .helpers import run
-
     (tmp_path / "values.yaml").write_text(SEED_VALUES)
     result = run("import", "--helm-values", "values.yaml", "--namespace", "llm", "--format", "json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
