@@ -212,6 +212,52 @@ ROUTER = {
 ROUTED = (service("pool-prefill", None, (8000, 8001)), service("pool-decode", None, (8000,)))
 
 
+OWN = "lmcache-gitops.io/v1alpha1"
+IN_PROCESS = {
+    "LMCacheConfig": {
+        "chunkSize": st.sampled_from([256, 512]),
+        "localCpu": st.booleans(),
+        "maxLocalCpuSize": st.sampled_from([5, 20.5]),
+        "format": st.sampled_from(["file", "env"]),
+        "cachePolicy": st.sampled_from(["LRU", "LFU"]),
+    },
+    "LMCacheServer": {
+        "port": st.sampled_from([65432, 65000]),
+        "nodeSelector": NODE_SELECTOR,
+        "tolerations": TOLERATIONS,
+        "env": ENV,
+        "podLabels": st.dictionaries(NAMES, st.sampled_from(["x", "y"]), max_size=2),
+    },
+}
+
+
+@st.composite
+def _in_process(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """A shared server, a configuration that uses it (or a remote outside the project), and a
+    vLLM Deployment wired to it by annotation or by the configuration's podSelector."""
+    server = {"apiVersion": OWN, "kind": "LMCacheServer", "metadata": {"name": "store"}}
+    server["spec"] = draw(st.fixed_dictionaries({}, optional=IN_PROCESS["LMCacheServer"]))
+    spec = draw(st.fixed_dictionaries({}, optional=IN_PROCESS["LMCacheConfig"]))
+    spec["remote"] = draw(st.sampled_from([{"server": "store"}, {"url": "redis://redis.example.com:6379"}]))
+    by_label = draw(st.booleans())
+    if by_label:
+        spec["podSelector"] = {"lmcache": "in-process"}
+    config = {"apiVersion": OWN, "kind": "LMCacheConfig", "metadata": {"name": "in-process"}, "spec": spec}
+    container = {
+        "name": "vllm",
+        "image": "lmcache/vllm-openai:v0.3.6",
+        "args": draw(st.lists(st.sampled_from(["m", "--port", "8000"]), max_size=3)),
+    }
+    template: dict[str, Any] = {
+        "metadata": {
+            "labels": {"app": "vllm-ip", **({"lmcache": "in-process"} if by_label else {})},
+            "annotations": {} if by_label else {"lmcache-gitops.io/lmcache-config": "in-process"},
+        },
+        "spec": {"containers": [container]},
+    }
+    return [server, config, workload_object("Deployment", "vllm-ip", template)]
+
+
 @st.composite
 def _router(draw: st.DrawFn) -> dict[str, Any]:
     """A router's spec: its own fields, and the ports of the routed Services it dials."""
@@ -319,11 +365,17 @@ def projects(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     if draw(st.booleans()):
         documents += [resource("VllmRouter", name="router", namespace=None), *copy.deepcopy(ROUTED)]
         documents[-3]["spec"] = draw(_router())
+    if draw(st.booleans()):
+        documents += draw(_in_process())
     environments = {}
     for index, env in enumerate(["dev", "staging", "prod"]):
         overrides = {}
         for document in documents:
-            if document["kind"] == "VllmRouter" and draw(st.booleans()):
+            if document["kind"] in IN_PROCESS:
+                if draw(st.booleans()):
+                    fields = IN_PROCESS[document["kind"]]
+                    overrides[document["metadata"]["name"]] = {"spec": draw(st.fixed_dictionaries({}, optional=fields))}
+            elif document["kind"] == "VllmRouter" and draw(st.booleans()):
                 overrides[document["metadata"]["name"]] = {"spec": draw(st.fixed_dictionaries({}, optional=ROUTER))}
             elif document["apiVersion"] == API and document["kind"] != "VllmRouter" and draw(st.booleans()):
                 fields = ENGINE if document["kind"] != "LMCacheCoordinator" else COORDINATOR
