@@ -75,6 +75,7 @@ def test_the_file_holds_lmcaches_own_keys_with_its_defaults() -> None:
         cachePolicy="LFU",
         saveUnfullChunk=False,
         extraConfig={"use_odirect": True},
+        settings={"use_layerwise": True, "numa_mode": "auto"},
     )
     assert _file(render(full)) == {
         "cache_policy": "LFU",
@@ -85,6 +86,8 @@ def test_the_file_holds_lmcaches_own_keys_with_its_defaults() -> None:
         "local_cpu": False,
         "local_disk": "file:///mnt/lmcache/",
         "lookup_url": "lookup:8100",
+        "numa_mode": "auto",
+        "use_layerwise": True,
         "max_local_cpu_size": 20.0,
         "max_local_disk_size": 50.0,
         "remote_serde": "cachegen",
@@ -194,10 +197,16 @@ def test_a_pod_that_names_the_config_gets_the_file_the_connector_and_v1() -> Non
 
 
 def test_env_format_sets_the_variables_lmcache_reads() -> None:
-    container = _container(render(config(format="env", localCpu=False, extraConfig={"a": 1}), vllm()))
+    container = _container(
+        render(
+            config(format="env", localCpu=False, extraConfig={"a": 1}, settings={"lmcache_worker_ports": [1, 2]}),
+            vllm(),
+        )
+    )
     env = {e["name"]: e["value"] for e in container["env"]}
     assert env["LMCACHE_LOCAL_CPU"] == "False" and env["LMCACHE_CHUNK_SIZE"] == "256"
     assert env["LMCACHE_EXTRA_CONFIG"] == '{"a":1}' and "LMCACHE_CONFIG_FILE" not in env
+    assert env["LMCACHE_LMCACHE_WORKER_PORTS"] == "1,2"  # LMCache splits list settings at commas
     assert "volumeMounts" not in container
 
 

@@ -38,6 +38,7 @@ def settings(spec: LMCacheConfigSpec, remote_url: str | None) -> dict[str, Any]:
         out["save_unfull_chunk"] = spec.save_unfull_chunk
     if spec.extra_config is not None:
         out["extra_config"] = spec.extra_config
+    out.update(spec.settings or {})
     return dict(sorted(out.items()))
 
 
@@ -48,6 +49,8 @@ def env_value(value: Any) -> str:
         return str(value)
     if isinstance(value, dict):
         return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    if isinstance(value, list):  # LMCache splits list settings at commas
+        return ",".join(str(item) for item in value)
     return str(value)
 
 

@@ -32,6 +32,94 @@ REMOTE_SCHEMES = (
     "blackhole",
 )
 LOCAL_DISK_PREFIX = "file:///"
+# LMCache's other keys (`_CONFIG_DEFINITIONS` of lmcache/v1/config.py), set through `settings`
+# as written; the keys the typed fields write are not among them.
+OTHER_KEYS = frozenset(
+    {
+        "app_id",
+        "audit_actual_remote_url",
+        "blend_check_layers",
+        "blend_min_tokens",
+        "blend_recompute_ratios",
+        "blend_special_str",
+        "blend_thresholds",
+        "blocking_timeout_secs",
+        "controller_pull_url",
+        "controller_reply_url",
+        "cost_aware_ewma_alpha",
+        "cost_aware_half_life_seconds",
+        "enable_async_loading",
+        "enable_blending",
+        "enable_controller",
+        "enable_kv_events",
+        "enable_lazy_memory_allocator",
+        "enable_pd",
+        "external_lookup_client",
+        "gds_backend",
+        "gds_buffer_size",
+        "gds_path",
+        "gds_path_sharding",
+        "internal_api_server_enabled",
+        "internal_api_server_host",
+        "internal_api_server_include_index_list",
+        "internal_api_server_port_start",
+        "internal_api_server_socket_path_prefix",
+        "lazy_memory_expand_trigger_ratio",
+        "lazy_memory_initial_ratio",
+        "lazy_memory_safe_size",
+        "lazy_memory_step_ratio",
+        "lmcache_instance_id",
+        "lmcache_worker_heartbeat_delay_time",
+        "lmcache_worker_heartbeat_time",
+        "lmcache_worker_ids",
+        "lmcache_worker_ports",
+        "local_cpu_use_hugepages",
+        "local_disk_path_sharding",
+        "lookup_timeout_ms",
+        "maru_path",
+        "maru_pool_size",
+        "min_retrieve_tokens",
+        "mp_host",
+        "mp_port",
+        "nixl_backends",
+        "nixl_buffer_device",
+        "nixl_buffer_size",
+        "numa_mode",
+        "p2p_host",
+        "p2p_init_ports",
+        "p2p_lookup_ports",
+        "pd_allocation_timeout_sec",
+        "pd_backend_mode",
+        "pd_bidirectional",
+        "pd_buffer_device",
+        "pd_buffer_size",
+        "pd_condition_poll_interval_sec",
+        "pd_max_prefill_len",
+        "pd_peer_alloc_port",
+        "pd_peer_host",
+        "pd_peer_init_port",
+        "pd_peer_query_port",
+        "pd_proxy_host",
+        "pd_proxy_port",
+        "pd_role",
+        "pd_shutdown_timeout_sec",
+        "pd_skip_proxy_notification",
+        "pre_caching_hash_algorithm",
+        "priority_limit",
+        "py_enable_gc",
+        "remote_config_url",
+        "remote_storage_plugins",
+        "reserve_local_cpu_size",
+        "retrieve_locations",
+        "runtime_plugin_locations",
+        "save_decode_cache",
+        "storage_plugins",
+        "store_location",
+        "transfer_channel",
+        "use_gds",
+        "use_layerwise",
+    }
+)
 
 
 def _remote_url(url: str) -> bool:
@@ -109,6 +197,23 @@ class LMCacheConfigSpec(AsGoReadsMissing, Model):
     """`save_unfull_chunk`: also store the last, partial chunk (LMCache's default when unset)."""
     extra_config: dict[str, Any] | None = None
     """`extra_config`: free-form settings of LMCache's backends, passed as written."""
+    settings: (
+        dict[str, Annotated[Any, Rule(lambda v: v is not None, "must be set (leave the key out instead)")]] | None
+    ) = None
+    """Any other of LMCache's keys (`use_layerwise`, `enable_blending`, `pd_role`, `numa_mode`,
+    ...), by LMCache's own name, written as given."""
+
+    @field_validator("settings")
+    @classmethod
+    def _known(cls, settings: dict[str, Any] | None) -> dict[str, Any] | None:
+        unknown = sorted(set(settings or ()) - OTHER_KEYS)
+        if unknown:
+            raise rule_error(
+                f"{', '.join(unknown)}: not a key of LMCache's configuration that a typed field does not set "
+                "(LMCache would drop it): use the field, or LMCache's exact key name"
+            )
+        return settings
+
     format: Literal["file", "env"] = "file"
     """How vLLM pods get it: `file` (a ConfigMap mounted, LMCACHE_CONFIG_FILE) or `env` (LMCACHE_*
     variables, as the LMCache Helm chart sets them)."""
