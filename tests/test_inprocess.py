@@ -14,6 +14,7 @@ import lmcache_gitops as lg
 from lmcache_gitops.read.helm import import_helm_values
 
 from .helpers import find, kustomize_build, problems, render, run, service, write_project
+from .test_editor_schema import validator
 
 OWN = "lmcache-gitops.io/v1alpha1"
 
@@ -145,6 +146,11 @@ RULES = [
     ),
     (config(p2p={"lookupUrl": "l:1"}), "spec.p2p.distributedUrl: Required value"),
     (
+        config(settings={"use_layrwise": True, "chunk_size": 512}),
+        "spec.settings: chunk_size, use_layrwise: not a key of LMCache's configuration that a typed field does not "
+        "set (LMCache would drop it): use the field, or LMCache's exact key name",
+    ),
+    (
         config(cachePolicy="ARC"),
         'spec.cachePolicy: Unsupported value: "ARC": supported values: "LRU", "LFU", "FIFO", "MRU", "COST_AWARE"',
     ),
@@ -172,6 +178,22 @@ RULES = [
 @pytest.mark.parametrize(("document", "expected"), RULES, ids=[e[:60] for _, e in RULES])
 def test_every_rule_at_its_field(document: dict[str, Any], expected: str) -> None:
     assert problems(document) == [expected]
+
+
+# Rules that relate fields or documents: no JSON Schema states them (the schema accepts these).
+NOT_IN_THE_SCHEMA = (
+    "spec.maxLocalDiskSize:",
+    "spec.remote: Required value",
+    "spec.remote.server: no LMCacheServer",
+    'spec.remote.url: names Service "redis-master"',
+    "spec.replicas: above 1 splits the cache",
+)
+
+
+@pytest.mark.parametrize(("document", "expected"), RULES, ids=[e[:60] for _, e in RULES])
+def test_the_editor_schema_rejects_what_it_can_state(document: dict[str, Any], expected: str) -> None:
+    expressible = not expected.startswith(NOT_IN_THE_SCHEMA)
+    assert validator(document["kind"]).is_valid(document) != expressible
 
 
 def test_valid_shapes() -> None:

@@ -16,6 +16,7 @@ from pydantic.json_schema import models_json_schema
 
 from ..k8s.schema import json_schema_definitions
 from ..naming import COORDINATOR_APP, ENGINE_APP, MANAGED_BY, OWN_MANAGER, SERVER_APP, selector_labels
+from .inprocess import OTHER_KEYS
 from .kinds import KINDS
 from .project_file import Project
 
@@ -51,6 +52,7 @@ def _spec_checks() -> Checks:
         ("Metadata", "annotations"): _ANNOTATIONS,
         ("ServiceMonitorSpec", "labels"): _LABELS,
         ("RawBackendSpec", "config"): {"properties": {"type": {"type": "null"}}},  # use raw.type
+        ("LMCacheConfigSpec", "settings"): {"propertyNames": {"enum": sorted(OTHER_KEYS)}},
         ("CacheBlendInjectionSpec", "env"): {
             "items": {"not": {"required": ["name"], "properties": {"name": {"const": "PYTHONPATH"}}}}
         },
