@@ -393,6 +393,26 @@ def test_the_charts_example_values_import_to_what_the_chart_sets_and_more(tmp_pa
     assert "--kv-transfer-config" in container["args"]
 
 
+def test_helm_values_of_the_wrong_shape_are_located_and_unknown_ones_listed() -> None:
+    bad = "lmcache: [1]\ndeployment: {image: 5, resources: x, extraEnv: [1]}\nservice: {port: x}\n"
+    with pytest.raises(lg.InvalidInput) as err:
+        import_helm_values(lg.Source("v.yaml", bad))
+    assert [str(p) for p in err.value.problems] == [
+        "v.yaml:1: lmcache: must be a mapping, got a list",
+        "v.yaml:2: deployment.extraEnv: must be a mapping, got a list",
+        "v.yaml:2: deployment.image: must be a mapping, got number 5",
+        'v.yaml:2: deployment.resources: must be a mapping, got string "x"',
+        'v.yaml:3: service.port: must be an integer, got string "x"',
+    ]
+    unknown = import_helm_values(lg.Source("v.yaml", "lmcache: {maxLocalCpuSize: '20', chunkSize: '256'}\n"))
+    assert unknown.skipped == [
+        (
+            "values lmcache.maxLocalCpuSize",
+            "not a value of the LMCache chart that lmcache-gitops imports: set it in the files",
+        )
+    ]
+
+
 def test_helm_import_through_the_command(tmp_path: Path) -> None:
     (tmp_path / "values.yaml").write_text(SEED_VALUES)
     result = run("import", "--helm-values", "values.yaml", "--namespace", "llm", "--format", "json", cwd=tmp_path)

@@ -50,14 +50,31 @@ class _Values:
         self.document, self.used = document, set[FieldPath]()
         self.problems: list[Problem] = []
 
-    def get(self, *path: str, default: Any = None) -> Any:
+    def get(self, *path: str, default: Any = None, mark: bool = True) -> Any:
         node: Any = self.document.data
         for part in path:
             if not isinstance(node, dict) or part not in node:
                 return default
             node = node[part]
-        self.used.update(p for p, _ in _leaves(node, path))
+        if mark:
+            self.used.update(p for p, _ in _leaves(node, path))
         return node
+
+    def typed(self, *path: str, kind: type | tuple[type, ...], default: Any = None, mark: bool = True) -> Any:
+        """The value at ``path`` when it is of ``kind`` (else a problem, and ``default``); ``mark``:
+        everything below it is imported."""
+        value = self.get(*path, default=default, mark=mark)
+        if value is None or value is default or isinstance(value, kind):
+            return value
+        names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+        what = (
+            names.replace("dict", "a mapping")
+            .replace("list", "a list")
+            .replace("str", "a string")
+            .replace("int", "an integer")
+        )
+        self.problems.append(self.document.problem(path, f"must be {what}, got {describe(value)}"))
+        return default
 
     def text(self, *path: str) -> str:
         value = self.get(*path, default="")
@@ -99,46 +116,47 @@ def _config(values: _Values) -> dict[str, Any]:
 
 
 def _probe(values: _Values, which: str) -> dict[str, Any] | None:
-    probe = values.get("deployment", which, default={})
-    if not isinstance(probe, dict) or not probe.get("enabled", False):
+    probe = values.typed("deployment", which, kind=dict, default={})
+    if not probe.get("enabled", False):
         return None
-    out: dict[str, Any] = {"httpGet": {"path": probe.get("path", "/health"), "port": "http"}}
+    out: dict[str, Any] = {"httpGet": {"path": values.text("deployment", which, "path") or "/health", "port": "http"}}
     for key in ("initialDelaySeconds", "periodSeconds", "timeoutSeconds", "failureThreshold"):
-        if key in probe:
-            out[key] = probe[key]
+        if (number := values.typed("deployment", which, key, kind=int)) is not None:
+            out[key] = number
     return out
 
 
 def _workloads(values: _Values, release: str) -> list[dict[str, Any]]:
-    image = values.get("deployment", "image", default={}) or {}
-    target = values.get("service", "targetPort", default=8000)
+    repository = values.text("deployment", "image", "repository") or "lmcache/vllm-openai"
+    tag = values.text("deployment", "image", "tag") or "2025-03-10"  # the chart's values.yaml
+    target = values.typed("service", "targetPort", kind=(int, str), default=8000)
     labels = {"app.kubernetes.io/name": "lmcache", "app.kubernetes.io/instance": release}
-    env = values.get("deployment", "extraEnv", default={}) or {}
+    env = values.typed("deployment", "extraEnv", kind=dict, default={})
     container: dict[str, Any] = {
         "name": "lmcache",
-        "image": f"{image.get('repository', 'lmcache/vllm-openai')}:{image.get('tag', '2025-03-10')}",
-        "imagePullPolicy": image.get("pullPolicy", "IfNotPresent"),
+        "image": f"{repository}:{tag}",
+        "imagePullPolicy": values.text("deployment", "image", "pullPolicy") or "IfNotPresent",
         "ports": [{"name": "http", "containerPort": target, "protocol": "TCP"}],
     }
     for field, value in (
         ("env", [{"name": str(k), "value": str(v)} for k, v in sorted(env.items())]),
-        ("resources", values.get("deployment", "resources")),
-        ("volumeMounts", values.get("deployment", "volumeMounts")),
+        ("resources", values.typed("deployment", "resources", kind=dict)),
+        ("volumeMounts", values.typed("deployment", "volumeMounts", kind=list)),
         ("livenessProbe", _probe(values, "livenessProbe")),
         ("readinessProbe", _probe(values, "readinessProbe")),
     ):
         if value:
             container[field] = value
     pod: dict[str, Any] = {"containers": [container]}
-    for field in ("volumes", "nodeSelector", "tolerations", "affinity"):
-        if value := values.get("deployment", field):
+    for field, kind in (("volumes", list), ("nodeSelector", dict), ("tolerations", list), ("affinity", dict)):
+        if value := values.typed("deployment", field, kind=kind):
             pod[field] = value
     deployment = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {"name": release, "labels": labels},
         "spec": {
-            "replicas": values.get("deployment", "replicaCount", default=1),
+            "replicas": values.typed("deployment", "replicaCount", kind=int, default=1),
             "selector": {"matchLabels": labels},
             "template": {
                 "metadata": {"labels": labels, "annotations": {"lmcache-gitops.io/lmcache-config": release}},
@@ -147,16 +165,18 @@ def _workloads(values: _Values, release: str) -> list[dict[str, Any]]:
         },
     }
     service_meta: dict[str, Any] = {"name": release, "labels": labels}
-    if annotations := values.get("service", "annotations"):
+    if annotations := values.typed("service", "annotations", kind=dict):
         service_meta["annotations"] = annotations
     service = {
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": service_meta,
         "spec": {
-            "type": values.get("service", "type", default="ClusterIP"),
+            "type": values.text("service", "type") or "ClusterIP",
             "selector": labels,
-            "ports": [{"name": "http", "port": values.get("service", "port", default=80), "targetPort": "http"}],
+            "ports": [
+                {"name": "http", "port": values.typed("service", "port", kind=int, default=80), "targetPort": "http"}
+            ],
         },
     }
     return [deployment, service]
@@ -172,6 +192,9 @@ def import_helm_values(source: Source, *, release: str = "lmcache", namespace: s
     if problems:
         raise InvalidInput(problems)
     values = _Values(documents[0])
+    for group in ("lmcache", "deployment", "service"):
+        values.typed(group, kind=dict, mark=False)
+    values.typed("deployment", "image", kind=dict, mark=False)
     config = {
         "apiVersion": OWN_API_VERSION,
         "kind": "LMCacheConfig",
