@@ -30,7 +30,7 @@ from .inject.deploy import compile_fleet
 from .models import API_VERSIONS, AnyResource
 from .models.json_schema import json_schema, json_schema_text, project_json_schema
 from .models.project_file import Project
-from .naming import PROJECT_FILE
+from .naming import PROJECT_FILE, SPEC_SCHEMA
 from .read import cluster, helm
 from .read import inputs as reading
 from .read.cluster import Imported
@@ -286,7 +286,8 @@ class LoadedProject:
 
     def _rebuilt(self, settings: Mapping[str, Any], sources: tuple[Source, ...]) -> LoadedProject:
         document = _project_document(Source(str(self.file), dump_all([dict(settings)])))
-        return _compiled(document, sources, [], self.file, self.output, _tree_path(document), self.allow_skip)
+        project = _settings(document)
+        return _compiled(document, project, sources, [], self.file, self.output, _tree_path(project), self.allow_skip)
 
 
 def _count(number: int, noun: str) -> str:
@@ -317,9 +318,8 @@ def _settings(document: Document) -> Project:
     return settings
 
 
-def _tree_path(document: Document) -> str | None:
+def _tree_path(settings: Project) -> str | None:
     """Where the tree is in the repository, for a project not read from a checkout: repository.path."""
-    settings = _settings(document)
     if settings.delivery is None or settings.repository is None:
         return None
     return posixpath.normpath(posixpath.join(settings.repository.path or ".", settings.output))
@@ -327,6 +327,7 @@ def _tree_path(document: Document) -> str | None:
 
 def _compiled(
     document: Document,
+    settings: Project,
     found: Iterable[Source],
     unread: list[Problem],
     file: Path,
@@ -334,7 +335,6 @@ def _compiled(
     tree: str | None,
     allow_skip: bool,
 ) -> LoadedProject:
-    settings = _settings(document)
     found = tuple(found)
     inputs, more = reading.load(found, settings.namespace)
     build: ProjectBuild = _all_at_once(
@@ -360,7 +360,7 @@ def load_project(path: str | Path = PROJECT_FILE, *, allow_skip: bool = False) -
     if problems:  # where the tree goes must be known first
         raise InvalidInput(problems)
     found, unread = sources.read_project_inputs(settings, document, root)
-    return _compiled(document, found, unread, file, output, tree, allow_skip)
+    return _compiled(document, settings, found, unread, file, output, tree, allow_skip)
 
 
 def project(
@@ -385,8 +385,11 @@ def project(
     for kind, item in given:
         index = numbered[kind] = numbered.get(kind, -1) + 1
         found.append(Source(f"{kind}[{index}]", item if isinstance(item, str) else dump_all([dict(item)])))
-    output = Path(_settings(document).output)
-    return _compiled(document, found, [], Path(PROJECT_FILE), output, _tree_path(document), allow_skip)
+    project_settings = _settings(document)
+    output = Path(project_settings.output)
+    return _compiled(
+        document, project_settings, found, [], Path(PROJECT_FILE), output, _tree_path(project_settings), allow_skip
+    )
 
 
 def _environment(loaded: LoadedProject, name: str) -> EnvironmentBuild:
@@ -530,7 +533,7 @@ def import_files(
             )
             for path in taken
         )
-    extra = {PROJECT_FILE: dump_all([imported.project]), cluster.SCHEMA_FILE: json_schema_text()}
+    extra = {PROJECT_FILE: dump_all([imported.project]), SPEC_SCHEMA: json_schema_text()}
     for path, text in {**imported.files, **extra}.items():
         target = root / path
         if path in extra and target.exists():

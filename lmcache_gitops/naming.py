@@ -25,6 +25,14 @@ DEV_SHM = "/dev/shm"
 DEV_SHM_VOLUME = "lmcache-dev-shm"
 
 PROJECT_FILE = "lmcache-gitops.yaml"
+# The editor schemas beside the project file (`lmcache-gitops schema [project]`).
+SPEC_SCHEMA, PROJECT_SCHEMA = "lmcache.schema.json", "lmcache-gitops.schema.json"
+
+
+def schema_comment(schema: str, depth: int) -> str:
+    """The first line of a file ``depth`` folders below the project's root, naming its editor schema."""
+    return f"# yaml-language-server: $schema={'../' * depth or './'}{schema}\n"
+
 
 # The tree: every file lmcache-gitops owns starts with HEADER.
 HEADER = (

@@ -19,6 +19,7 @@ from ..models import (
     LMCacheServer,
     VllmRouter,
 )
+from ..models.inprocess import LMCacheConfigSpec
 from ..models.shared import PodSettings
 from ..naming import COORDINATOR_APP, ENGINE_APP, OWN_MANAGER, SERVER_APP, coordinator_url, file_name, server_url
 from ..read.inputs import Manifest, Resource, ResourceKey, repeats
@@ -50,6 +51,12 @@ class BuiltConfig(Built):
     in-process wiring writes into the pods that use it."""
 
     settings: dict[str, Any] = field(repr=False)
+
+    @property
+    def spec(self) -> LMCacheConfigSpec:
+        model = self.resource.model
+        assert isinstance(model, LMCacheConfig)
+        return model.spec
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,12 @@ from pathlib import Path
 
 from ..errors import InvalidInput, Problem
 from ..models.json_schema import json_schema_text
-from ..naming import PROJECT_FILE, TOP_FOLDERS
+from ..naming import PROJECT_FILE, PROJECT_SCHEMA, SPEC_SCHEMA, TOP_FOLDERS, schema_comment
 
-SPEC_SCHEMA, PROJECT_SCHEMA = "lmcache.schema.json", "lmcache-gitops.schema.json"
 PRE_COMMIT = ".pre-commit-config.yaml"
 
 PROJECT = (
-    f"# yaml-language-server: $schema=./{PROJECT_SCHEMA}\n"
+    schema_comment(PROJECT_SCHEMA, 0)
     + """\
 # The lmcache-gitops project: where the specs and workloads are, where the tree goes, and the
 # environments. Schema: `lmcache-gitops schema project`. After any change: `lmcache-gitops compile`,
@@ -55,7 +54,7 @@ environments:
 )
 
 SPECS = (
-    f"# yaml-language-server: $schema=../{SPEC_SCHEMA}\n"
+    schema_comment(SPEC_SCHEMA, 1)
     + """\
 # The operator's custom resources, unchanged: an LMCache engine on every GPU node and a coordinator.
 apiVersion: lmcache.lmcache.ai/v1alpha1

@@ -14,8 +14,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from deepdiff import DeepDiff
-
 from ..errors import FieldPath, format_path
 
 ObjectChange = Literal["added", "removed", "changed"]
@@ -141,6 +139,8 @@ def _text_diffs(path: str, old: str, new: str) -> Iterator[FieldDiff]:
 
 def field_diffs(old: Any, new: Any) -> list[FieldDiff]:
     """Every difference between two objects, in path order."""
+    from deepdiff import DeepDiff  # only when there is something to compare: off every command's start-up
+
     before, after = _by_name(old), _by_name(new)
     found: list[FieldDiff] = []
     tree = DeepDiff(before, after, view="tree", verbose_level=2)
@@ -148,10 +148,12 @@ def field_diffs(old: Any, new: Any) -> list[FieldDiff]:
     for change, levels in tree.items():
         for level in levels:
             parts = level.path(output_format="list")
-            if change in ("iterable_item_added", "iterable_item_removed"):
-                owner = parts[:-1]
+            owner = parts[:-1]
+            if change in ("iterable_item_added", "iterable_item_removed") or (
+                parts and isinstance(parts[-1], int) and isinstance(_at(before, owner), list)
+            ):
                 key = _path(owner)
-                if key not in lists:  # the whole list at once, in order
+                if key not in lists:  # a list of values: the whole list at once, in order
                     lists.add(key)
                     found += _list_diffs(key, _at(before, owner), _at(after, owner))
                 continue
@@ -162,12 +164,6 @@ def field_diffs(old: Any, new: Any) -> list[FieldDiff]:
                 found.append(FieldDiff(path, "removed", old=_plain(level.t1)))
             elif isinstance(level.t1, str) and isinstance(level.t2, str) and "\n" in level.t1 + level.t2:
                 found += _text_diffs(path, level.t1, level.t2)
-            elif isinstance(parts[-1:][0] if parts else None, int) and isinstance(_at(before, parts[:-1]), list):
-                owner = parts[:-1]
-                key = _path(owner)
-                if key not in lists:
-                    lists.add(key)
-                    found += _list_diffs(key, _at(before, owner), _at(after, owner))
             else:
                 found.append(FieldDiff(path, "changed", _plain(level.t1), _plain(level.t2)))
     found += _moves(before, after, ())

@@ -17,7 +17,7 @@ from ..build.fleet import BuiltConfig
 from ..build.inprocess import env_vars
 from ..errors import FieldPath
 from ..naming import CONFIG_FILE, OWN_PREFIX
-from .webhook import KV_TRANSFER_CONFIG, PYTHONHASHSEED, TRUE, apply_arg
+from .webhook import KV_TRANSFER_CONFIG, PYTHONHASHSEED, TRUE, apply_arg, find_flag, has_flag
 
 CONFIG = OWN_PREFIX + "lmcache-config"  # annotation: the LMCacheConfig's name
 CONTAINER = OWN_PREFIX + "lmcache-container"  # annotation: the vLLM container, if not the first
@@ -50,7 +50,7 @@ def named_config(annotations: dict[str, str], labels: dict[str, str], configs: d
         yield named
         return
     for name, config in sorted(configs.items()):
-        selector = config.resource.model.spec.pod_selector  # type: ignore[union-attr]
+        selector = config.spec.pod_selector
         if selector and all(labels.get(key) == value for key, value in selector.items()):
             yield name
 
@@ -60,15 +60,6 @@ def kv_transfer_config(role: str) -> str:
     if role != "kv_both":
         config["kv_connector_extra_config"] = PD_EXTRA
     return json.dumps(config, separators=(",", ":"))
-
-
-def _flag(args: list[str], flag: str) -> tuple[int, str | None] | None:
-    for index, arg in enumerate(args):
-        if arg == flag:
-            return index, args[index + 1] if index + 1 < len(args) else None
-        if arg.startswith(flag + "="):
-            return index, arg[len(flag) + 1 :]
-    return None
 
 
 def wire(template: dict[str, Any], config: BuiltConfig) -> Outcome:
@@ -97,7 +88,7 @@ def wire(template: dict[str, Any], config: BuiltConfig) -> Outcome:
         )
         return out
     args = list(container.get("args") or [])
-    own = _flag(args, KV_TRANSFER_CONFIG)
+    own = find_flag(args, KV_TRANSFER_CONFIG)
     if own is not None:
         connector = _connector(own[1])
         if connector != CONNECTOR:
@@ -111,7 +102,7 @@ def wire(template: dict[str, Any], config: BuiltConfig) -> Outcome:
             return out
     else:
         args = apply_arg(args, KV_TRANSFER_CONFIG, kv_transfer_config(role))
-    if _flag(args, "--enable-chunked-prefill") is not None:
+    if has_flag(args, "--enable-chunked-prefill"):
         out.warnings.append(
             (
                 (*at, "args"),
@@ -140,7 +131,7 @@ def wire(template: dict[str, Any], config: BuiltConfig) -> Outcome:
     additions = [{"name": "VLLM_USE_V1", "value": "1"}] if use_v1 is None else []
     if not any(e.get("name") == PYTHONHASHSEED for e in env):  # one hash of a prompt in every pod
         additions.append({"name": PYTHONHASHSEED, "value": "0"})
-    if config.resource.model.spec.format == "env":  # type: ignore[union-attr]
+    if config.spec.format == "env":
         additions += env_vars(config.settings)
     else:
         additions.append({"name": "LMCACHE_CONFIG_FILE", "value": f"{MOUNT}/{CONFIG_FILE}"})

@@ -317,6 +317,17 @@ def _annotations(template: Pod) -> dict[str, str]:
     return (template.get("metadata") or {}).get("annotations") or {}
 
 
+def find_flag(args: list[str], flag: str) -> tuple[int, str | None] | None:
+    """Where ``flag`` first is in ``args`` (`--flag v` or `--flag=v`) and its value (None for a
+    trailing `--flag`), or None."""
+    for index, arg in enumerate(args):
+        if arg == flag:
+            return index, args[index + 1] if index + 1 < len(args) else None
+        if arg.startswith(flag + "="):
+            return index, arg[len(flag) + 1 :]
+    return None
+
+
 def has_flag(args: list[str], flag: str) -> bool:
     """Whether ``args`` carry ``flag`` as `--flag` or `--flag=value` (the operator's argsHasFlag)."""
     return any(arg == flag or arg.startswith(flag + "=") for arg in args)

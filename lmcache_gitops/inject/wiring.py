@@ -36,6 +36,7 @@ from .webhook import (
     admit,
     connection_key,
     engine_ref,
+    find_flag,
 )
 
 ALLOW_SKIP = "lmcache-gitops/allow-skip"
@@ -195,8 +196,9 @@ def _skip_why(
             f'{hook.engine_kind} "{name}" has no payload image ({resource.document.source}:{resource.document.line(field)})',
             "set its spec.injection.payloadImage.repository to the cacheblend-plugin image",
         )
-    args = container.get("args") or []
-    flag = next(i for i, a in enumerate(args) if a == KV_TRANSFER_CONFIG or a.startswith(KV_TRANSFER_CONFIG + "="))
+    given = find_flag(container.get("args") or [], KV_TRANSFER_CONFIG)
+    assert given is not None  # the webhook's last skip: the pod's own flag
+    flag = given[0]
     return (
         work.path("spec", "containers", index, "args", flag),
         f'container "{container.get("name")}" passes its own {KV_TRANSFER_CONFIG}, so the connection to the engine is not injected',
@@ -221,7 +223,8 @@ def _checks(work: _Workload, hook: Webhook, target: BuiltEngine, template: dict[
                     "and breaks CUDA IPC: remove this mount and its volume",
                 )
     if hook is CACHEBLEND:
-        block = _flag_value(container.get("args") or [], BLOCK_SIZE)
+        found_flag = find_flag(container.get("args") or [], BLOCK_SIZE)
+        block = found_flag[1] if found_flag else None
         chunk = engine.spec.server.chunk_size
         if block is not None and (not block.isdigit() or int(block) * 4 != chunk):
             where = target.resource.document
@@ -249,15 +252,6 @@ def _checks(work: _Workload, hook: Webhook, target: BuiltEngine, template: dict[
                 path,
                 f"{kind_name} uses the first PD design (spec.pd.role), whose connection has no {key}: remove the annotation",
             )
-
-
-def _flag_value(args: list[str], flag: str) -> str | None:
-    for index, arg in enumerate(args):
-        if arg == flag and index + 1 < len(args):
-            return args[index + 1]
-        if arg.startswith(flag + "="):
-            return arg[len(flag) + 1 :]
-    return None
 
 
 def _mentions_injection(work: _Workload) -> bool:

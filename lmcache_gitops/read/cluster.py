@@ -30,7 +30,7 @@ from ..errors import FieldPath, InvalidInput, Problem
 from ..k8s import checks, kinds
 from ..models import API_GROUP, API_VERSION, API_VERSIONS
 from ..models import KINDS as ALL_KINDS
-from ..naming import ENGINE_APP, MANAGED_BY
+from ..naming import ENGINE_APP, MANAGED_BY, SPEC_SCHEMA, schema_comment
 from .inputs import Named, Source
 from .messages import describe
 from .yamlio import Document, dump_all, load_documents
@@ -38,9 +38,8 @@ from .yamlio import Document, dump_all, load_documents
 SPECS, WORKLOADS = "specs", "workloads"
 # The operator's kinds: what a cluster can hold (lmcache-gitops's own kinds live only in git).
 KINDS = {kind: model for kind, model in ALL_KINDS.items() if API_VERSIONS[kind] == API_VERSION}
-SCHEMA_FILE = "lmcache.schema.json"  # `lmcache-gitops schema > lmcache.schema.json`, at the project's root
 # The first line of each spec file: its editor schema, from specs/<namespace>/ up to the root.
-SCHEMA_COMMENT = f"# yaml-language-server: $schema=../../{SCHEMA_FILE}\n"
+SCHEMA_COMMENT = schema_comment(SPEC_SCHEMA, 2)
 
 # Written by the cluster, never by a person: dropped from every object's metadata.
 _CLUSTER_METADATA = (

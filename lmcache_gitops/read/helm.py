@@ -14,12 +14,12 @@ from typing import Any
 
 from ..errors import FieldPath, InvalidInput, Problem, format_path
 from ..models import OWN_API_VERSION
+from ..naming import SPEC_SCHEMA, schema_comment
 from .cluster import SPECS, WORKLOADS, Imported
 from .inputs import Source
 from .messages import describe
 from .yamlio import Document, dump_all, load_documents
 
-SCHEMA_COMMENT = "# yaml-language-server: $schema=../lmcache.schema.json\n"
 # The chart's defaults (values.yaml): a value equal to its default says nothing.
 _DEFAULTS: dict[FieldPath, Any] = {
     ("lmcache", "chunkSize"): "256",
@@ -217,7 +217,7 @@ def import_helm_values(source: Source, *, release: str = "lmcache", namespace: s
         )
         skipped.append((f"values {format_path(path)}", why))
     files = {
-        f"{SPECS}/{release}.yaml": SCHEMA_COMMENT + dump_all([config]),
+        f"{SPECS}/{release}.yaml": schema_comment(SPEC_SCHEMA, 1) + dump_all([config]),
         f"{WORKLOADS}/{release}.yaml": dump_all(workloads),
     }
     project = {
