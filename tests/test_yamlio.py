@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lmcache_gitops.read import yamlio
 from lmcache_gitops.read.yamlio import MAX_ALIAS_NODES, dump_all, load_documents
 
 
@@ -58,3 +64,46 @@ def test_timestamps_stay_text() -> None:
 def test_writer_is_canonical() -> None:
     text = dump_all([{"b": "multi\nline", "a": [1, {"d": "x", "c": True}]}, {"z": "'quoted'"}])
     assert text == "a:\n- 1\n- c: true\n  d: x\nb: |-\n  multi\n  line\n---\nz: '''quoted'''\n"
+
+
+# Text made of what decides how YAML writes a string: indicators, spaces, breaks, quotes, digits and
+# words the resolver reads as other types, tabs and text beyond ASCII (which go to PyYAML).
+_PIECES = [
+    *"-?:#,[]{}&*!|>'\"%@` .\n\t0123456789xYe_+=<~",
+    "é",
+    "---",
+    "...",
+    "true",
+    "no",
+    "null",
+    "0x1f",
+    "1:20",
+    "2024-01-02",
+    ".inf",
+]
+_TEXT = st.lists(st.sampled_from(_PIECES), max_size=8).map("".join)
+_SCALARS = st.one_of(
+    _TEXT, st.integers(), st.floats(allow_nan=False), st.booleans(), st.none(), st.sampled_from(["plain", "kv-cache"])
+)
+_DOCUMENTS = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(_TEXT, inner, max_size=4)),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(_DOCUMENTS, min_size=1, max_size=3), st.booleans())
+def test_own_emitter_writes_pyyamls_bytes(documents: list[Any], sort_keys: bool) -> None:
+    assert dump_all(documents, sort_keys=sort_keys) == yamlio.pyyaml_dump_all(documents, sort_keys=sort_keys)
+
+
+def test_own_emitter_writes_the_tree_shapes_itself() -> None:
+    """The shapes of the tree's files take the fast path (the property above would also hold if
+    everything fell back to PyYAML)."""
+    shapes = [
+        {"data": {"lmcache.json": '{\n  "host": "x"\n}\n'}, "spec": {"args": ["--port", "8000"], "empty": {}}},
+        {"a": [[1, 2.5e20], [], {}], "b": "it's", "c": "", "d": "yes", "e": None, "f": "a: b", "g": "x #y"},
+    ]
+    for shape in shapes:
+        assert yamlio._emit(shape, True) == yamlio.pyyaml_dump_all([shape])
