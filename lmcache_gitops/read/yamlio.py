@@ -319,7 +319,8 @@ def _scalar_text(value: str) -> str:
         or value.endswith(":")
         or " #" in value
     )
-    plain = not indicator and _resolver.resolve(yaml.ScalarNode, value, (True, False)) == "tag:yaml.org,2002:str"
+    resolved = _resolver.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
+    plain = not indicator and resolved == "tag:yaml.org,2002:str"
     text = value if plain else "'" + value.replace("'", "''") + "'"
     _plain_cache[value] = text
     return text
