@@ -184,15 +184,15 @@ def test_a_compile_that_fails_while_staging_changes_nothing(project: Path, monke
     before = _tree(project.parent)
     _grow(project)
     calls = {"n": 0}
-    real_write = Path.write_bytes
+    real_write = treeio._write_file
 
-    def failing_write(path: Path, data: bytes) -> int:
+    def failing_write(path: str, text: str, made: set[str]) -> None:
         calls["n"] += 1
         if calls["n"] == 3:  # the third staged file: two are staged already
             raise OSError(28, "No space left on device")
-        return real_write(path, data)
+        real_write(path, text, made)
 
-    monkeypatch.setattr(Path, "write_bytes", failing_write)
+    monkeypatch.setattr(treeio, "_write_file", failing_write)
     with pytest.raises(OSError):
         lg.compile_project(project)
     monkeypatch.undo()
@@ -235,6 +235,32 @@ def test_a_compile_killed_after_its_commit_point_is_completed_by_the_next(
     lg.compile_project(fresh / "lmcache-gitops.yaml")
     assert _tree(project.parent) == _tree(fresh)
     assert lg.check_project(project).up_to_date
+
+
+def test_a_first_compile_moves_new_folders_whole_and_a_kill_among_them_is_completed(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    moved: list[str] = []
+    real_replace = os.replace
+
+    def killed_replace(source: Any, target: Any) -> None:
+        if not str(target).endswith("journal.json"):
+            moved.append(Path(target).relative_to(project.parent).as_posix())
+            if len(moved) == 2:  # one folder in place, the others still staged
+                raise KeyboardInterrupt
+        return real_replace(source, target)
+
+    monkeypatch.setattr(treeio.os, "replace", killed_replace)
+    with pytest.raises(KeyboardInterrupt):
+        lg.compile_project(project)
+    monkeypatch.undo()
+    assert moved == ["bases", "overlays"]  # folders, not their files one by one
+    assert json.loads((project.parent / treeio.STATE / "journal.json").read_text())["folders"] == ["bases", "overlays"]
+    assert lg.compile_project(project).up_to_date  # completed first: nothing else to write
+    fresh = tmp_path / "fresh"
+    shutil.copytree(project.parent, fresh, ignore=shutil.ignore_patterns("bases", "overlays", treeio.STATE))
+    lg.compile_project(fresh / "lmcache-gitops.yaml")
+    assert _tree(project.parent) == _tree(fresh)
 
 
 def test_a_second_compile_waits_for_the_lock_then_names_its_holder(project: Path) -> None:

@@ -6,7 +6,8 @@ deletes any other file, never follows a symbolic link into the tree, never opens
 regular file there, and never writes outside the output folder.
 
 A compile holds the state folder's lock, stages every new file in the state folder, then writes
-a journal of the moves (the commit point) and makes them. A compile killed before the journal
+a journal of the moves (the commit point) and makes them: a file into place, or a folder the tree
+did not have yet whole, with one rename. A compile killed before the journal
 leaves the old tree; one killed after it is completed by the next compile, which reads the
 journal first; `compile --check` reports an interrupted compile instead of comparing.
 """
@@ -63,10 +64,10 @@ def _read_owned(path: Path) -> str | None:
     return text if text.startswith(HEADER) and len(data) <= MAX_TREE_FILE else None
 
 
-def _escapes(output: Path, real: Path, relative: str) -> bool:
-    """Whether writing ``relative`` would land outside the output folder, whose resolved path is
-    ``real`` (through a symbolic link)."""
-    target = (output / relative).parent.resolve()
+def _escapes(output: Path, real: Path, folder: str) -> bool:
+    """Whether writing into ``folder`` would land outside the output folder, whose resolved path
+    is ``real`` (through a symbolic link)."""
+    target = (output / folder).resolve()
     return target != real and real not in target.parents
 
 
@@ -107,11 +108,14 @@ def plan(tree: Mapping[str, str], output: Path) -> list[FileChange]:
                 )
             )
     real = output.resolve()
-    problems += [
-        Problem(str(output / relative), 1, "", f"would be written outside {output} (a symbolic link leads out of it)")
-        for relative in tree
-        if _escapes(output, real, relative)
-    ]
+    escapes: dict[str, bool] = {}  # per folder: resolving each path costs more than the rest of the plan
+    for relative in tree:
+        folder = relative.rpartition("/")[0]
+        if folder not in escapes:
+            escapes[folder] = _escapes(output, real, folder)
+        if escapes[folder]:
+            message = f"would be written outside {output} (a symbolic link leads out of it)"
+            problems.append(Problem(str(output / relative), 1, "", message))
     if problems:
         raise InvalidInput(problems)
     changes = [
@@ -168,17 +172,54 @@ def apply(changes: list[FileChange], output: Path) -> None:
     state = _state(output)
     staging = state / _STAGING
     shutil.rmtree(staging, ignore_errors=True)
-    put = [change.path for change in changes if change.new is not None]
+    folders = _new_folders([change.path for change in changes if change.change == "created"], output)
+    made: set[str] = set()
     for change in changes:
         if change.new is not None:
-            staged = staging / change.path
-            staged.parent.mkdir(parents=True, exist_ok=True)
-            staged.write_bytes(change.new.encode("utf-8"))
-    journal = {"put": put, "delete": [change.path for change in changes if change.new is None]}
+            _write_file(os.path.join(staging, change.path), change.new, made)
+    journal = {
+        "folders": sorted(folders),
+        "put": [c.path for c in changes if c.new is not None and _new_folder_of(c.path, folders) is None],
+        "delete": [change.path for change in changes if change.new is None],
+    }
     pending = state / (_JOURNAL + ".new")
     pending.write_text(json.dumps(journal))
     os.replace(pending, state / _JOURNAL)  # the commit point
     _complete(output)
+
+
+def _write_file(path: str, text: str, made: set[str]) -> None:
+    """Write a staged file, making its folder once (``made``: the folders made so far)."""
+    folder = os.path.dirname(path)
+    if folder not in made:
+        os.makedirs(folder, exist_ok=True)
+        made.add(folder)
+    with open(path, "wb") as stream:
+        stream.write(text.encode("utf-8"))
+
+
+def _new_folders(created: list[str], output: Path) -> set[str]:
+    """The outermost folders of ``created`` files that the output folder does not have: each is
+    moved into place whole."""
+    found: set[str] = set()
+    exists: dict[str, bool] = {}
+    for path in created:
+        parts = path.split("/")[:-1]
+        for end in range(1, len(parts) + 1):
+            folder = "/".join(parts[:end])
+            if folder in found:
+                break
+            if folder not in exists:
+                exists[folder] = os.path.lexists(output / folder)
+            if not exists[folder]:
+                found.add(folder)
+                break
+    return found
+
+
+def _new_folder_of(path: str, folders: set[str]) -> str | None:
+    parts = path.split("/")
+    return next((f for end in range(1, len(parts)) if (f := "/".join(parts[:end])) in folders), None)
 
 
 def recover(output: Path) -> bool:
@@ -194,12 +235,14 @@ def recover(output: Path) -> bool:
     return False
 
 
-def _tree_path(relative: object) -> str | None:
-    """``relative`` if it is a path of the tree (a journal is read back, so it is checked)."""
+def _tree_path(relative: object, *, folder: bool = False) -> str | None:
+    """``relative`` if it is a path of the tree, or with ``folder`` a folder of it (a journal is
+    read back, so it is checked)."""
     if not isinstance(relative, str):
         return None
     parts = PurePosixPath(relative).parts
-    ok = len(parts) > 1 and parts[0] in TOP_FOLDERS and not {"..", "."} & set(parts) and "\\" not in relative
+    deep = len(parts) > (0 if folder else 1)
+    ok = deep and parts[0] in TOP_FOLDERS and not {"..", "."} & set(parts) and "\\" not in relative
     return relative if ok and not relative.startswith("/") else None
 
 
@@ -209,8 +252,8 @@ def _complete(output: Path) -> None:
     state = output / STATE
     try:
         journal = json.loads((state / _JOURNAL).read_text(encoding="utf-8"))
-        put, delete = list(journal["put"]), list(journal["delete"])
-    except (OSError, ValueError, KeyError, TypeError):
+        folders, put, delete = list(journal.get("folders", [])), list(journal["put"]), list(journal["delete"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         raise InvalidInput(
             [
                 Problem(
@@ -219,6 +262,14 @@ def _complete(output: Path) -> None:
             ]
         ) from None
     staging = state / _STAGING
+    for relative in filter(None, (_tree_path(f, folder=True) for f in folders)):
+        staged = staging / relative
+        if staged.is_dir() and not staged.is_symlink():
+            if os.path.lexists(output / relative):  # made meanwhile: its files one by one
+                put += [Path(d, f).relative_to(staging).as_posix() for d, _, files in os.walk(staged) for f in files]
+            else:
+                (output / relative).parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staged, output / relative)
     for relative in filter(None, map(_tree_path, put)):
         staged = staging / relative
         if staged.is_file() and not staged.is_symlink():
