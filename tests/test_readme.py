@@ -6,7 +6,7 @@ import doctest
 
 import pytest
 
-import lmcache_gitops
+import lmcache_gitops.api
 from lmcache_gitops.models import json_schema
 
 from .helpers import ROOT
@@ -19,7 +19,7 @@ def test_the_library_section_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     assert result.failed == 0
 
 
-@pytest.mark.parametrize("module", [lmcache_gitops, json_schema], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [lmcache_gitops.api, json_schema], ids=lambda m: m.__name__)
 def test_every_docstring_example_runs(module: object, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)  # type: ignore[arg-type]
