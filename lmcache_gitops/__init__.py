@@ -14,9 +14,11 @@ writes files, and only inside the project's output folder.
 
 from __future__ import annotations
 
+import importlib
+import os
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from .naming import VERSION as __version__
 
 if TYPE_CHECKING:
     from .api import (
@@ -88,8 +90,17 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     """The library, loaded on first use: `lmcache-gitops --help` and a cached no-change
     `compile --check` never pay for building the models' classes."""
-    if name in __all__:
-        from . import api
-
+    # What tools probe a module for, and the submodules (`from lmcache_gitops import naming`
+    # asks here first), are never a reason to load the library.
+    here = os.path.dirname(__file__)
+    if (
+        name.startswith("__")
+        or os.path.exists(os.path.join(here, name))
+        or os.path.exists(os.path.join(here, f"{name}.py"))
+    ):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    api = importlib.import_module(f"{__name__}.api")
+    try:
         return getattr(api, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None

@@ -12,6 +12,7 @@ from typing import Any
 from .errors import InvalidInput as InvalidInput
 from .errors import Problem as Problem
 from .errors import one_line
+from .files import cache as compile_cache
 from .files import git, kustomize, sources, treeio
 from .gitops.diff import FieldDiff as FieldDiff
 from .gitops.diff import ObjectDiff as ObjectDiff
@@ -28,18 +29,17 @@ from .models.json_schema import json_schema as json_schema
 from .models.json_schema import json_schema_text
 from .models.json_schema import project_json_schema as project_json_schema
 from .models.project_file import Project
+from .naming import DEFAULT_NAMESPACE as DEFAULT_NAMESPACE
 from .naming import PROJECT_FILE, SPEC_SCHEMA
 from .read import cluster, helm
 from .read import inputs as reading
 from .read.cluster import Imported as Imported
 from .read.inputs import Inputs as Inputs
-from .read.inputs import Source as Source
 from .read.messages import validate_as
+from .read.source import Source as Source
 from .read.yamlio import Document, dump_all, load_documents
 
 Warn = Callable[[Problem], None]
-
-DEFAULT_NAMESPACE = "default"
 
 
 def read_sources(paths: Iterable[str | Path]) -> list[Source]:
@@ -184,6 +184,7 @@ class LoadedProject:
     settings: Mapping[str, Any] = field(repr=False)  # the project file's content
     sources: tuple[Source, ...] = field(repr=False)  # the spec and workload files
     allow_skip: bool = False
+    text: str = field(default="", repr=False)  # the project file as read
 
     def __repr__(self) -> str:
         base = self.build.base
@@ -249,9 +250,10 @@ class LoadedProject:
         return self._rebuilt({**self.settings, "environments": environments}, self.sources)
 
     def _rebuilt(self, settings: Mapping[str, Any], sources: tuple[Source, ...]) -> LoadedProject:
-        document = _project_document(Source(str(self.file), dump_all([dict(settings)])))
+        text = Source(str(self.file), dump_all([dict(settings)]))
+        document = _project_document(text)
         project = _settings(document)
-        return _compiled(document, project, sources, [], self.file, self.output, _tree_path(project), self.allow_skip)
+        return _compiled(text, document, project, sources, [], self.output, _tree_path(project), self.allow_skip)
 
 
 def _count(number: int, noun: str) -> str:
@@ -290,11 +292,11 @@ def _tree_path(settings: Project) -> str | None:
 
 
 def _compiled(
+    text: Source,
     document: Document,
     settings: Project,
     found: Iterable[Source],
     unread: list[Problem],
-    file: Path,
     output: Path,
     tree: str | None,
     allow_skip: bool,
@@ -304,7 +306,7 @@ def _compiled(
     build: ProjectBuild = _all_at_once(
         [*unread, *more], lambda: build_project(settings, document, inputs, allow_skip=allow_skip, tree=tree)
     )
-    return LoadedProject(file, output, build, document.data, found, allow_skip)
+    return LoadedProject(Path(text.name), output, build, document.data, found, allow_skip, text.text)
 
 
 def load_project(path: str | Path = PROJECT_FILE, *, allow_skip: bool = False) -> LoadedProject:
@@ -324,7 +326,7 @@ def load_project(path: str | Path = PROJECT_FILE, *, allow_skip: bool = False) -
     if problems:  # where the tree goes must be known first
         raise InvalidInput(problems)
     found, unread = sources.read_project_inputs(settings, document, root)
-    return _compiled(document, settings, found, unread, file, output, tree, allow_skip)
+    return _compiled(text, document, settings, found, unread, output, tree, allow_skip)
 
 
 def project(
@@ -351,9 +353,8 @@ def project(
         found.append(Source(f"{kind}[{index}]", item if isinstance(item, str) else dump_all([dict(item)])))
     project_settings = _settings(document)
     output = Path(project_settings.output)
-    return _compiled(
-        document, project_settings, found, [], Path(PROJECT_FILE), output, _tree_path(project_settings), allow_skip
-    )
+    tree = _tree_path(project_settings)
+    return _compiled(Source(PROJECT_FILE, text), document, project_settings, found, [], output, tree, allow_skip)
 
 
 def _environment(loaded: LoadedProject, name: str) -> EnvironmentBuild:
@@ -378,13 +379,37 @@ def render_environment(
 
 
 def _write(loaded: LoadedProject, output: Path, *, rendered: bool, lock_timeout: float = treeio.LOCK_TIMEOUT) -> Report:
+    report, _ = _written(loaded, output, rendered=rendered, lock_timeout=lock_timeout)
+    return report
+
+
+def _written(loaded: LoadedProject, output: Path, *, rendered: bool, lock_timeout: float) -> tuple[Report, Tree]:
     tree = loaded.tree(rendered=rendered)
     with treeio.locked(output, lock_timeout):
         treeio.recover(output)
         changes = treeio.plan(tree, output)
         if changes:
             treeio.apply(changes, output)
-    return Report(changes, written=bool(changes), output=str(output), warnings=loaded.build.warnings)
+    return Report(changes, written=bool(changes), output=str(output), warnings=loaded.build.warnings), tree
+
+
+def _remember(loaded: LoadedProject, rendered: bool, tree: Tree, report: Report) -> None:
+    """Record what the project compiled to, for the next compile or check (see files/cache.py)."""
+    settings = loaded.build.project
+    compile_cache.store(
+        Source(str(loaded.file), loaded.text),
+        {"specs": settings.specs, "workloads": settings.workloads},
+        loaded.sources,
+        loaded.output,
+        compile_cache.options(allow_skip=loaded.allow_skip, rendered=rendered),
+        tree,
+        report.warnings,
+    )
+
+
+def _cached(path: str | Path, allow_skip: bool, rendered: bool, *, check: bool) -> Report | None:
+    options = compile_cache.options(allow_skip=allow_skip, rendered=rendered)
+    return compile_cache.cached_report(Path(path), options, check=check)
 
 
 def compile_project(
@@ -393,6 +418,7 @@ def compile_project(
     allow_skip: bool = False,
     rendered: bool = False,
     lock_timeout: float = treeio.LOCK_TIMEOUT,
+    cache: bool = True,
 ) -> Report:
     """Write the project's tree, pruning the generated files it no longer has; the report lists
     every file created, changed or deleted (none when the tree was up to date), and the allowed
@@ -400,22 +426,34 @@ def compile_project(
 
     The tree is replaced whole or not at all: a compile killed at any moment leaves the old tree,
     or one the next compile completes first. A second compile of the same output waits up to
-    ``lock_timeout`` seconds for the first, then raises InvalidInput naming it.
+    ``lock_timeout`` seconds for the first, then raises InvalidInput naming it. With ``cache``,
+    the record of the last compile in `.lmcache-gitops/cache/` beside the project file answers
+    when no input changed and the tree is as it left it, and is updated after compiling.
 
         >>> compile_project("lmcache-gitops.yaml").text()      # doctest: +SKIP
         'lmcache-gitops: the tree is up to date\\n'
     """
+    if cache and (report := _cached(path, allow_skip, rendered, check=False)) is not None:
+        return report
     loaded = load_project(path, allow_skip=allow_skip)
-    return _write(loaded, loaded.output, rendered=rendered, lock_timeout=lock_timeout)
+    report, tree = _written(loaded, loaded.output, rendered=rendered, lock_timeout=lock_timeout)
+    if cache:
+        _remember(loaded, rendered, tree, report)
+    return report
 
 
-def check_project(path: str | Path = PROJECT_FILE, *, allow_skip: bool = False, rendered: bool = False) -> Report:
-    """Compare the project's tree with the files on disk, writing nothing; raises InvalidInput
-    when a killed compile left the tree half written.
+def check_project(
+    path: str | Path = PROJECT_FILE, *, allow_skip: bool = False, rendered: bool = False, cache: bool = True
+) -> Report:
+    """Compare the project's tree with the files on disk, writing nothing in it; raises
+    InvalidInput when a killed compile left the tree half written. With ``cache``, the last
+    compile's record answers when it holds (it is never written here).
 
         >>> check_project("lmcache-gitops.yaml").up_to_date
         True
     """
+    if cache and (report := _cached(path, allow_skip, rendered, check=True)) is not None:
+        return report
     loaded = load_project(path, allow_skip=allow_skip)
     changes = treeio.plan(loaded.tree(rendered=rendered), loaded.output)
     return Report(changes, written=False, output=str(loaded.output), warnings=loaded.build.warnings)

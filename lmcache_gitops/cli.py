@@ -18,11 +18,8 @@ import click
 import lmcache_gitops as lg
 
 from .errors import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, InvalidInput, Problem
-from .files.scaffold import scaffold
 from .files.treeio import LOCK_TIMEOUT
-from .models import KINDS
-from .models.json_schema import json_schema_text
-from .naming import PROJECT_FILE
+from .naming import DEFAULT_NAMESPACE, PROJECT_FILE
 
 
 def _color() -> bool | None:
@@ -81,7 +78,7 @@ def _namespace_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--namespace",
         "-n",
-        default=lg.DEFAULT_NAMESPACE,
+        default=DEFAULT_NAMESPACE,
         show_default=True,
         help="Namespace for resources that do not set metadata.namespace.",
     )(func)
@@ -255,9 +252,13 @@ def compile_command(
     """
 
     def action() -> None:
-        if check:
+        from .files import cache  # answers a compile that has nothing to do without loading the library
+
+        options = cache.options(allow_skip=allow_skip, rendered=rendered)
+        report = cache.cached_report(Path(project_file), options, check=check)
+        if report is None and check:
             report = lg.check_project(project_file, allow_skip=allow_skip, rendered=rendered)
-        else:
+        elif report is None:
             report = lg.compile_project(
                 project_file, allow_skip=allow_skip, rendered=rendered, lock_timeout=lock_timeout
             )
@@ -364,6 +365,8 @@ def init(folder: str, quiet: bool) -> None:
     """
 
     def action() -> None:
+        from .files.scaffold import scaffold
+
         written, hooks = scaffold(Path(folder))
         report = lg.compile_project(Path(folder) / PROJECT_FILE)
         if quiet:
@@ -469,8 +472,26 @@ def import_command(
     _run(action, json_problems=output_format == "json")
 
 
+class _Kinds(click.Choice):  # type: ignore[type-arg]  # click's Choice is generic only in newer releases
+    """The kinds `schema` takes, listed when click needs them (help, a bad value): the models they
+    come from cost more to load than a whole cached `compile --check`."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+
+    @property  # type: ignore[override]
+    def choices(self) -> list[str]:
+        from .models import KINDS
+
+        return [*sorted(KINDS), "project"]
+
+    @choices.setter
+    def choices(self, _: object) -> None:
+        pass
+
+
 @cli.command()
-@click.argument("kind", required=False, type=click.Choice([*sorted(KINDS), "project"]))
+@click.argument("kind", required=False, type=_Kinds())
 def schema(kind: str | None) -> None:
     """Print the JSON Schema of input documents (of one KIND, or of any kind), or with
     `project`, of the project file.
@@ -482,6 +503,8 @@ def schema(kind: str | None) -> None:
       lmcache-gitops schema > lmcache.schema.json
       # yaml-language-server: $schema=./lmcache.schema.json      (first line of a spec file)
     """
+    from .models.json_schema import json_schema_text
+
     _run(lambda: click.echo(json_schema_text(kind), nl=False))
 
 

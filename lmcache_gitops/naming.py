@@ -24,7 +24,9 @@ ROLE_KEYS = {"prefiller": "kv-transfer-config-prefiller.json", "decoder": "kv-tr
 DEV_SHM = "/dev/shm"
 DEV_SHM_VOLUME = "lmcache-dev-shm"
 
+VERSION = "0.1.0"  # of lmcache-gitops, as pyproject.toml says
 PROJECT_FILE = "lmcache-gitops.yaml"
+DEFAULT_NAMESPACE = "default"  # of an input without one, outside a project
 # The editor schemas beside the project file (`lmcache-gitops schema [project]`).
 SPEC_SCHEMA, PROJECT_SCHEMA = "lmcache.schema.json", "lmcache-gitops.schema.json"
 

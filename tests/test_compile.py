@@ -282,7 +282,9 @@ def test_two_compiles_at_once_leave_one_whole_tree(project: Path, tmp_path: Path
     assert sorted(r.returncode for r in results) == [0, 1], [r.stderr for r in results]  # one wrote, one found it done
     assert not any("internal error" in r.stderr for r in results)
     assert lg.check_project(project).up_to_date
-    assert sorted(p.name for p in (project.parent / treeio.STATE).iterdir()) == [".gitignore", "lock"]
+    state = project.parent / treeio.STATE
+    assert sorted(p.name for p in state.iterdir()) == [".gitignore", "cache", "lock"]
+    assert [p.name for p in (state / "cache").iterdir()] == ["lmcache-gitops.yaml.json"]  # no half-written record
 
 
 def test_files_that_look_like_ours_are_never_touched(project: Path) -> None:

@@ -5,14 +5,17 @@ from __future__ import annotations
 import os
 import posixpath
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..errors import Problem
-from ..models.project_file import Project
+from ..errors import FieldPath, Problem
 from ..naming import HEADER
-from ..read.inputs import Source
-from ..read.yamlio import Document
+from ..read.source import Source
+
+if TYPE_CHECKING:  # only their types: the cache's no-change path reads the inputs without loading them
+    from ..models.project_file import Project
+    from ..read.yamlio import Document
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 MAX_INPUT_BYTES = 16 * 2**20  # one input file; a fleet of 10,000 specs fits in well under that
@@ -72,7 +75,7 @@ def _read_input(path: Path) -> bytes:
     return data
 
 
-def _repository(folder: Path) -> Path | None:
+def enclosing_repository(folder: Path) -> Path | None:
     """The root of the git repository that holds ``folder``, if any."""
     for candidate in (folder, *folder.parents):
         if (candidate / ".git").exists():
@@ -85,7 +88,7 @@ def output_folder(settings: Project, document: Document, root: Path) -> tuple[Pa
     stay inside the git repository of the project file (or, outside any, inside the project's
     folder), so that the tree is committed with the specs and a typo cannot reach other files."""
     output = root / settings.output
-    repository = _repository(root.resolve())
+    repository = enclosing_repository(root.resolve())
     boundary = repository or root.resolve()
     where = ("output",)
     resolved = output.resolve()
@@ -105,7 +108,7 @@ def tree_in_repository(settings: Project, document: Document, root: Path) -> tup
         return None, []
     path = settings.repository.path
     if path is None:
-        repository = _repository(root.resolve())
+        repository = enclosing_repository(root.resolve())
         if repository is None:
             return None, [
                 document.problem(
@@ -120,18 +123,28 @@ def read_project_inputs(settings: Project, document: Document, root: Path) -> tu
     """The sources the project's `specs` and `workloads` globs match below ``root``, each once, in a
     fixed order: never the project file itself, nor a file of the tree (a glob such as `**/*.yaml`
     matches both), and a problem for each glob that matches nothing."""
+    patterns = {"specs": settings.specs, "workloads": settings.workloads}
+    sources, failed, unreadable = project_inputs(patterns, Path(document.source), root)
+    return sources, [*(document.problem(where, message) for where, message in failed), *unreadable]
+
+
+def project_inputs(
+    patterns: Mapping[str, Sequence[str]], project_file: Path, root: Path
+) -> tuple[list[Source], list[tuple[FieldPath, str]], list[Problem]]:
+    """``read_project_inputs`` for the globs by field: the sources, each glob that fails as its
+    field path and why, and the files that cannot be read."""
     files: dict[Path, None] = {}
-    problems = []
-    project_file = Path(document.source).resolve()
-    for field in ("specs", "workloads"):
-        for index, pattern in enumerate(getattr(settings, field)):
+    failed: list[tuple[FieldPath, str]] = []
+    project_file = project_file.resolve()
+    for field, globs in patterns.items():
+        for index, pattern in enumerate(globs):
             try:
                 found = sorted(p for p in root.glob(pattern) if _is_input(p) and p.resolve() != project_file)
             except (ValueError, IndexError, NotImplementedError, OSError):  # "not a glob of files", "name too long"
-                problems.append(document.problem((field, index), "must be a glob of files, such as specs/**/*.yaml"))
+                failed.append(((field, index), "must be a glob of files, such as specs/**/*.yaml"))
                 continue
             if not found:
-                problems.append(document.problem((field, index), f"matches no file in {root}"))
+                failed.append(((field, index), f"matches no file in {root}"))
             files.update(dict.fromkeys(found))
     sources, unreadable = read_files(files)
-    return [s for s in sources if not s.text.startswith(HEADER)], [*problems, *unreadable]
+    return [s for s in sources if not s.text.startswith(HEADER)], failed, unreadable

@@ -24,8 +24,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
-import filelock
-
 from ..errors import InvalidInput, Problem
 from ..gitops.drift import FileChange
 from ..naming import HEADER, TOP_FOLDERS
@@ -36,16 +34,27 @@ MAX_TREE_FILE = 16 * 2**20  # bytes; a generated file is far smaller, a larger o
 LOCK_TIMEOUT = 60.0  # seconds a compile waits for another compile of the same tree
 
 
-def _files(output: Path) -> Iterator[tuple[str, Path]]:
+def tree_files(output: Path) -> Iterator[tuple[str, Path, os.stat_result]]:
+    """Every file below the tree's folders (never through a symbolic link to a folder) with its
+    path below ``output`` and its own stat, in a fixed order."""
+
+    def walk(folder: str, relative: str) -> Iterator[tuple[str, Path, os.stat_result]]:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            return
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                yield from walk(entry.path, f"{relative}/{entry.name}")
+            else:
+                yield f"{relative}/{entry.name}", Path(entry.path), entry.stat(follow_symlinks=False)
+
     for top in TOP_FOLDERS:
-        for folder, dirs, files in os.walk(output / top):  # symbolic links to folders are not followed
-            dirs.sort()
-            for name in sorted(files):
-                path = Path(folder, name)
-                yield path.relative_to(output).as_posix(), path
+        if os.path.isdir(output / top):  # a link to one is followed, as before: the plan checks where it leads
+            yield from walk(str(output / top), top)
 
 
-def _read_owned(path: Path) -> str | None:
+def read_owned(path: Path) -> str | None:
     """The text of ``path`` if it is a regular file of ours (never through a link, never a FIFO,
     device or socket, never above MAX_TREE_FILE), else None."""
     try:
@@ -97,8 +106,8 @@ def plan(tree: Mapping[str, str], output: Path) -> list[FileChange]:
         )
     owned: dict[str, str] = {}
     problems = []
-    for relative, path in _files(output):
-        text = _read_owned(path)
+    for relative, path, _ in tree_files(output):
+        text = read_owned(path)
         if text is not None:
             owned[relative] = text
         elif relative in tree:
@@ -127,7 +136,7 @@ def plan(tree: Mapping[str, str], output: Path) -> list[FileChange]:
     return sorted(changes, key=lambda c: c.path)
 
 
-def _state(output: Path) -> Path:
+def state_folder(output: Path) -> Path:
     state = output / STATE
     if state.is_symlink() or (state.exists() and not state.is_dir()):
         raise InvalidInput([Problem(str(state), 1, "", "must be lmcache-gitops's state folder; move this file away")])
@@ -142,7 +151,9 @@ def _state(output: Path) -> Path:
 def locked(output: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
     """Hold the tree's lock: a second compile of the same output waits up to ``timeout`` seconds,
     then fails naming the holder."""
-    state = _state(output)
+    import filelock  # only a compile that writes needs it
+
+    state = state_folder(output)
     lock = filelock.FileLock(state / _LOCK, timeout=timeout)
     try:
         lock.acquire()
@@ -169,7 +180,7 @@ def _text_or(path: Path, default: str) -> str:
 def apply(changes: list[FileChange], output: Path) -> None:
     """Make ``changes`` on disk, whole: hold the lock (`locked`) around it. Every new text is
     staged first; only then is the journal written and are the files moved into place."""
-    state = _state(output)
+    state = state_folder(output)
     staging = state / _STAGING
     shutil.rmtree(staging, ignore_errors=True)
     folders = _new_folders([change.path for change in changes if change.change == "created"], output)
@@ -278,7 +289,7 @@ def _complete(output: Path) -> None:
             os.replace(staged, target)
     for relative in filter(None, map(_tree_path, delete)):
         path = output / relative
-        if _read_owned(path) is not None:  # only a file of ours, even if the journal says otherwise
+        if read_owned(path) is not None:  # only a file of ours, even if the journal says otherwise
             path.unlink()
             _remove_empty_parents(path.parent, output)
     (state / _JOURNAL).unlink()

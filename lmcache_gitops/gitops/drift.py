@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import Problem
-from ..read.yamlio import load_documents
-from .diff import FieldDiff, field_diffs
+
+if TYPE_CHECKING:  # the reports of a compile with nothing to do load neither
+    from .diff import FieldDiff
 
 Change = Literal["created", "changed", "deleted"]
 
@@ -25,12 +26,16 @@ class FileChange:
 def field_changes(change: FileChange) -> list[FieldDiff] | None:
     """The fields that differ between the old and the new object of a changed file, or None when
     the old file is not a readable object (edited by hand, for example)."""
+    from .diff import field_diffs
+
     old, new = _object(change.old), _object(change.new)
     return None if old is None or new is None else field_diffs(old, new)
 
 
 def build_differences(expected: list[dict[str, Any]], built: list[dict[str, Any]]) -> list[str]:
     """How the objects a folder builds to differ from those expected, one line per object."""
+    from .diff import field_diffs
+
     lines: list[str] = []
 
     def key(obj: dict[str, Any]) -> str:
@@ -52,6 +57,8 @@ def build_differences(expected: list[dict[str, Any]], built: list[dict[str, Any]
 
 
 def _object(text: str | None) -> dict[str, Any] | None:
+    from ..read.yamlio import load_documents
+
     documents, problems = load_documents(text or "", "")
     if problems or len(documents) != 1 or not isinstance(documents[0].data, dict):
         return None

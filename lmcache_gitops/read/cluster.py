@@ -31,8 +31,9 @@ from ..k8s import checks, kinds
 from ..models import API_GROUP, API_VERSION, API_VERSIONS
 from ..models import KINDS as ALL_KINDS
 from ..naming import ENGINE_APP, MANAGED_BY, SPEC_SCHEMA, schema_comment
-from .inputs import Named, Source
+from .inputs import Named
 from .messages import describe
+from .source import Source
 from .yamlio import Document, dump_all, load_documents
 
 SPECS, WORKLOADS = "specs", "workloads"

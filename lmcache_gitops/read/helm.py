@@ -16,8 +16,8 @@ from ..errors import FieldPath, InvalidInput, Problem, format_path
 from ..models import OWN_API_VERSION
 from ..naming import SPEC_SCHEMA, schema_comment
 from .cluster import SPECS, WORKLOADS, Imported
-from .inputs import Source
 from .messages import describe
+from .source import Source
 from .yamlio import Document, dump_all, load_documents
 
 # The chart's defaults (values.yaml): a value equal to its default says nothing.

@@ -12,17 +12,10 @@ from ..k8s import apiserver, checks, kinds
 from ..k8s.schema import WORKLOAD_SPECS
 from ..models import API_VERSIONS, KINDS, AnyResource
 from .messages import describe, kube_problems, validate_as
+from .source import Source
 from .yamlio import Document, load_documents
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Source:
-    """The text of one input file and the name to report it by."""
-
-    name: str
-    text: str
 
 
 ResourceKey = tuple[str, str, str]  # kind, namespace, name
