@@ -1,0 +1,127 @@
+"""The compile cache never changes an answer: after any sequence of edits (to the specs, the
+project file, the tree, the record itself), a compile or check that uses it reports and writes
+exactly what one without it does; and a no-change check answers without loading the library."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import lmcache_gitops as lg
+from lmcache_gitops.files import cache, treeio
+from lmcache_gitops.naming import HEADER
+
+from .helpers import resource, write_project
+
+ENVIRONMENTS: dict[str, Any] = {
+    "dev": {"namespace": "dev", "overrides": {"cache": {"spec": {"l1": {"sizeGB": 5}}}}},
+    "prod": {"namespace": "prod"},
+}
+SPEC = "specs/specs.yaml"
+
+
+def _project(folder: Path) -> Path:
+    documents = [
+        resource("LMCacheEngine", name="cache", namespace=None, **{"coordinator.ref.name": "coord"}),
+        resource("LMCacheCoordinator", name="coord", namespace=None),
+    ]
+    return write_project(folder, documents, ENVIRONMENTS)
+
+
+def _tree(folder: Path) -> dict[str, str]:
+    return {path: text for path, file, _ in treeio.tree_files(folder) if (text := treeio.read_owned(file)) is not None}
+
+
+def _some_tree_file(folder: Path, index: int) -> Path:
+    files = sorted(file for _, file, _ in treeio.tree_files(folder))
+    return files[index % len(files)]
+
+
+def _edit(folder: Path, edit: tuple[str, int]) -> None:
+    """One change a user, git or another tool might make between two compiles."""
+    what, number = edit
+    spec, project = folder / SPEC, folder / "lmcache-gitops.yaml"
+    if what == "size":
+        spec.write_text(re.sub(r"sizeGB: [0-9.]+", f"sizeGB: {number % 7 + 1}", spec.read_text(), count=1))
+    elif what == "environment":
+        project.write_text(project.read_text().replace("namespace: prod", f"namespace: prod{number % 3}"))
+    elif what == "rewrite-same":  # a checkout rewrites the bytes it had: new stat, same text
+        file = _some_tree_file(folder, number)
+        file.write_bytes(file.read_bytes())
+    elif what == "flip-byte":  # same size, other bytes
+        file = _some_tree_file(folder, number)
+        data = bytearray(file.read_bytes())
+        data[-2] = ord("x") if data[-2] != ord("x") else ord("y")
+        file.write_bytes(bytes(data))
+    elif what == "delete":
+        _some_tree_file(folder, number).unlink()
+    elif what == "stray":  # a generated-looking file the project does not make: pruned by a compile
+        (folder / "overlays" / "dev" / f"stray-{number}.yaml").write_text(HEADER + "kind: Stray\n")
+    elif what == "garble-record":
+        for record in (folder / treeio.STATE / cache.CACHE).glob("*.json"):
+            record.write_text(record.read_text()[: number % 50])
+
+
+EDITS = st.tuples(
+    st.sampled_from(["size", "environment", "rewrite-same", "flip-byte", "delete", "stray", "garble-record"]),
+    st.integers(0, 100),
+)
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.lists(EDITS, min_size=1, max_size=4), st.booleans())
+def test_a_compile_or_check_with_the_cache_answers_as_one_without_it(
+    tmp_path_factory: Any, edits: list[tuple[str, int]], rendered: bool
+) -> None:
+    folder = tmp_path_factory.mktemp("cached")
+    project = _project(folder)
+    lg.compile_project(project)
+    for edit in edits:
+        _edit(folder, edit)
+        with_cache = lg.check_project(project, rendered=rendered)
+        without = lg.check_project(project, rendered=rendered, cache=False)
+        assert [(c.path, c.change, c.old, c.new) for c in with_cache.changes] == [
+            (c.path, c.change, c.old, c.new) for c in without.changes
+        ]
+        assert with_cache.warnings == without.warnings
+        lg.compile_project(project, rendered=rendered)
+        assert lg.check_project(project, rendered=rendered, cache=False).up_to_date
+        assert lg.compile_project(project, rendered=rendered).up_to_date  # from the record now
+    fresh = tmp_path_factory.mktemp("fresh")
+    shutil.copytree(folder, fresh, dirs_exist_ok=True, ignore=shutil.ignore_patterns(*treeio.TOP_FOLDERS, treeio.STATE))
+    lg.compile_project(fresh / "lmcache-gitops.yaml", rendered=rendered, cache=False)
+    assert _tree(folder) == _tree(fresh)
+
+
+def test_a_no_change_check_answers_from_the_record_without_loading_the_library(tmp_path: Path) -> None:
+    _project(tmp_path)
+    probe = (
+        "import sys; from lmcache_gitops.cli import main; code = main(['compile', '--check']); "
+        "print(code, 'lmcache_gitops.api' in sys.modules, 'pydantic' in sys.modules)"
+    )
+    compiled = subprocess.run([sys.executable, "-m", "lmcache_gitops", "compile"], cwd=tmp_path, check=False)
+    assert compiled.returncode == 1  # the tree written, and its record (files named as this command names them)
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert done.stdout.split()[-3:] == ["0", "False", "False"], done.stdout + done.stderr
+    _edit(tmp_path, ("size", 100))
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert done.stdout.split()[-3:] == ["1", "True", "True"]  # an input changed: a whole compile
+    assert "out of date" in done.stdout
+
+
+def test_a_record_of_another_version_or_options_is_never_used(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    lg.compile_project(project)
+    options = cache.options(allow_skip=False, rendered=False)
+    assert cache.cached_report(project, options, check=True) is not None
+    assert cache.cached_report(project, cache.options(allow_skip=False, rendered=True), check=True) is None
+    record = next((tmp_path / treeio.STATE / cache.CACHE).glob("*.json"))
+    record.write_text(record.read_text().replace('"format": 1', '"format": 0'))
+    assert cache.cached_report(project, options, check=True) is None
