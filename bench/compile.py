@@ -134,18 +134,20 @@ class Run:
     seconds: float
     code: int
     peak_kib: int
+    output: str
 
 
 def process(args: list[str], cwd: Path, *, module: bool = True) -> Run:
     """One whole process: wall seconds, exit code and peak resident memory."""
     command = [sys.executable, "-m", "lmcache_gitops", *args] if module else [sys.executable, *args]
     start = time.perf_counter()
-    child = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
-    elapsed = time.perf_counter() - start
-    assert child.stderr is not None
-    child.stderr.close()
-    return Run(elapsed, os.waitstatus_to_exitcode(status), usage.ru_maxrss)
+    with tempfile.TemporaryFile() as output:
+        child = subprocess.Popen(command, cwd=cwd, stdout=output, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(child.pid, 0)
+        elapsed = time.perf_counter() - start
+        output.seek(0)
+        text = output.read().decode(errors="replace")
+    return Run(elapsed, os.waitstatus_to_exitcode(status), usage.ru_maxrss, text)
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,7 @@ def measure(action: Callable[[int], float], runs: int) -> Figure:
 
 def expect(run: Run, code: int, what: str) -> float:
     if run.code != code:
-        raise SystemExit(f"{what}: exit code {run.code}, expected {code}")
+        raise SystemExit(f"{what}: exit code {run.code}, expected {code}:\n{run.output[-2000:]}")
     return run.seconds
 
 

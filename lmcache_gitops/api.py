@@ -383,17 +383,22 @@ def _write(loaded: LoadedProject, output: Path, *, rendered: bool, lock_timeout:
     return report
 
 
-def _written(loaded: LoadedProject, output: Path, *, rendered: bool, lock_timeout: float) -> tuple[Report, Tree]:
+def _written(
+    loaded: LoadedProject, output: Path, *, rendered: bool, lock_timeout: float, cache: bool = False
+) -> tuple[Report, dict[str, str]]:
+    """The report of writing the tree, and the hash of each of its files (with ``cache``: the
+    last record vouches for the files it holds unchanged, which are not read)."""
     tree = loaded.tree(rendered=rendered)
+    tree_hashes = compile_cache.hashes(tree) if cache else {}
     with treeio.locked(output, lock_timeout):
         treeio.recover(output)
-        changes = treeio.plan(tree, output)
+        changes = treeio.plan(tree, output, compile_cache.unchanged(loaded.file, tree_hashes) if cache else None)
         if changes:
             treeio.apply(changes, output)
-    return Report(changes, written=bool(changes), output=str(output), warnings=loaded.build.warnings), tree
+    return Report(changes, written=bool(changes), output=str(output), warnings=loaded.build.warnings), tree_hashes
 
 
-def _remember(loaded: LoadedProject, rendered: bool, tree: Tree, report: Report) -> None:
+def _remember(loaded: LoadedProject, rendered: bool, tree_hashes: dict[str, str], report: Report) -> None:
     """Record what the project compiled to, for the next compile or check (see files/cache.py)."""
     settings = loaded.build.project
     compile_cache.store(
@@ -402,7 +407,7 @@ def _remember(loaded: LoadedProject, rendered: bool, tree: Tree, report: Report)
         loaded.sources,
         loaded.output,
         compile_cache.options(allow_skip=loaded.allow_skip, rendered=rendered),
-        tree,
+        tree_hashes,
         report.warnings,
     )
 
@@ -436,9 +441,9 @@ def compile_project(
     if cache and (report := _cached(path, allow_skip, rendered, check=False)) is not None:
         return report
     loaded = load_project(path, allow_skip=allow_skip)
-    report, tree = _written(loaded, loaded.output, rendered=rendered, lock_timeout=lock_timeout)
+    report, tree_hashes = _written(loaded, loaded.output, rendered=rendered, lock_timeout=lock_timeout, cache=cache)
     if cache:
-        _remember(loaded, rendered, tree, report)
+        _remember(loaded, rendered, tree_hashes, report)
     return report
 
 
@@ -455,7 +460,9 @@ def check_project(
     if cache and (report := _cached(path, allow_skip, rendered, check=True)) is not None:
         return report
     loaded = load_project(path, allow_skip=allow_skip)
-    changes = treeio.plan(loaded.tree(rendered=rendered), loaded.output)
+    tree = loaded.tree(rendered=rendered)
+    same = compile_cache.unchanged(loaded.file, compile_cache.hashes(tree)) if cache else None
+    changes = treeio.plan(tree, loaded.output, same)
     return Report(changes, written=False, output=str(loaded.output), warnings=loaded.build.warnings)
 
 

@@ -44,6 +44,25 @@ def _hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def hashes(tree: Mapping[str, str]) -> dict[str, str]:
+    """The hash of each file's text, as records hold them."""
+    return {relative: _hash(text) for relative, text in tree.items()}
+
+
+def unchanged(project_file: Path, tree_hashes: Mapping[str, str]) -> treeio.Unchanged:
+    """Whether a file of the tree, by its stat, still holds what the last compile wrote there and
+    that is the new tree's text (so a compile need not read it), by the record."""
+    record = _read(project_file)
+    files = record.get("files") if record is not None else None
+    known = files if isinstance(files, dict) else {}
+
+    def holds(relative: str, info: os.stat_result) -> bool:
+        entry = known.get(relative)
+        return isinstance(entry, list) and entry[1:] == list(_stat(info)) and entry[0] == tree_hashes.get(relative)
+
+    return holds
+
+
 def _tool() -> list[tuple[str, int, int]]:
     """lmcache-gitops's own files (path, size, modification time): a new version, or any edit
     of a checkout's code, makes every record stale."""
@@ -139,14 +158,14 @@ def store(
     inputs: Sequence[Source],
     output: Path,
     options: Mapping[str, bool],
-    tree: Mapping[str, str],
+    tree_hashes: Mapping[str, str],
     warnings: Sequence[Problem],
 ) -> None:
-    """Record that ``project`` with ``inputs`` compiled to ``tree``, just written into ``output``,
-    with the stat each of its files has there."""
+    """Record that ``project`` with ``inputs`` compiled to the tree of ``tree_hashes``, just
+    written into ``output``, with the stat each of its files has there."""
     files: dict[str, list[object]] = {}
-    for relative, text in tree.items():
-        files[relative] = [_hash(text)]
+    for relative, digest in tree_hashes.items():
+        files[relative] = [digest]
         try:
             info = os.lstat(output / relative)
         except OSError:

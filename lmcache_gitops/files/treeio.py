@@ -20,7 +20,7 @@ import shutil
 import socket
 import stat
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
@@ -85,8 +85,12 @@ def interrupted(output: Path) -> bool:
     return (output / STATE / _JOURNAL).exists()
 
 
-def plan(tree: Mapping[str, str], output: Path) -> list[FileChange]:
-    """What writing ``tree`` into ``output`` would create, change and delete, sorted by path.
+Unchanged = Callable[[str, os.stat_result], bool]  # whether a file with this stat is known to hold the tree's text
+
+
+def plan(tree: Mapping[str, str], output: Path, unchanged: Unchanged | None = None) -> list[FileChange]:
+    """What writing ``tree`` into ``output`` would create, change and delete, sorted by path. A
+    file ``unchanged`` vouches for (by its stat: the compile cache's record) is not read.
 
     Raises InvalidInput when a file of the tree would replace a file lmcache-gitops did not
     generate (or anything that is not a regular file), would be written through a symbolic link
@@ -106,7 +110,10 @@ def plan(tree: Mapping[str, str], output: Path) -> list[FileChange]:
         )
     owned: dict[str, str] = {}
     problems = []
-    for relative, path, _ in tree_files(output):
+    for relative, path, info in tree_files(output):
+        if unchanged is not None and relative in tree and unchanged(relative, info):
+            owned[relative] = tree[relative]
+            continue
         text = read_owned(path)
         if text is not None:
             owned[relative] = text
