@@ -16,6 +16,7 @@ in the project file, by object and field path, so the decision is in review.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -145,6 +146,13 @@ def findings(data: dict[str, Any]) -> Iterator[tuple[FieldPath, str]]:
             yield path, f"looks like a secret ({', '.join(kinds)}): " + _FIX.format(how="valueFrom.secretKeyRef")
 
 
+@lru_cache(maxsize=2**14)
+def _findings_of(text: str) -> tuple[tuple[FieldPath, str], ...]:
+    """``findings`` of a document given as JSON: the bases and every environment scan mostly the
+    same documents, each once a process."""
+    return tuple(findings(json.loads(text)))
+
+
 def secret_problems(inputs: Inputs, not_secrets: NotSecrets) -> list[Problem]:
     """Every secret-looking value among ``inputs``, less the fields ``not_secrets`` clears."""
     problems = []
@@ -153,7 +161,7 @@ def secret_problems(inputs: Inputs, not_secrets: NotSecrets) -> list[Problem]:
     with _detectors():
         for kind, name, document in documents:
             cleared = set(not_secrets.get(f"{kind}/{name}", ()))
-            for path, why in findings(document.data):
+            for path, why in _findings_of(json.dumps(document.data)):
                 shown = format_path(path)
                 if shown not in cleared:
                     hint = f'; if it is not, list "{shown}" under notSecrets["{kind}/{name}"] in lmcache-gitops.yaml'

@@ -186,8 +186,9 @@ def _included(env: Environment, known: Selectors) -> set[str] | None:
     return {found for name in env.include if (found := _resolve(name, known)[0]) is not None}
 
 
-def _overrides(env: Environment, known: Selectors) -> dict[str, ResourceOverride]:
-    return {found: o for name, o in env.overrides.items() if (found := _resolve(name, known)[0]) is not None}
+def _overrides(env: Environment, known: Selectors) -> dict[str, tuple[str, ResourceOverride]]:
+    """Each override by the input it selects, with the key it is written under."""
+    return {found: (name, o) for name, o in env.overrides.items() if (found := _resolve(name, known)[0]) is not None}
 
 
 def _setting_problems(project: Project, document: Document, known: Selectors) -> Iterator[Problem]:
@@ -282,12 +283,12 @@ def _environment_resources(
         if included is not None and resource.name not in included:
             left_out.add(key)
             continue
-        override = overrides.get(resource.name)
+        written, override = overrides.get(resource.name, ("", None))
         seen = replace(resource.document, context=_in_environment(env_name))
         if override is None or override.spec is None:
             out.append(replace(resource, namespace=env.namespace, document=seen))
             continue
-        root = ("environments", env_name, "overrides", _written(env, resource.name, known), "spec")
+        root = ("environments", env_name, "overrides", written, "spec")
         data = {**seen.data, "spec": merge_patch(seen.data.get("spec") or {}, override.spec)}
         merged, found = parse(replace(seen, data=data, override=Override(document, root, override.spec)), env.namespace)
         problems += found
@@ -296,11 +297,6 @@ def _environment_resources(
         else:
             broken.add(key)
     return _Deployed(out, problems, frozenset(left_out), frozenset(broken))
-
-
-def _written(env: Environment, found: str, known: Selectors) -> str:
-    """The key ``env.overrides`` names the input ``found`` with."""
-    return next(name for name in env.overrides if _resolve(name, known)[0] == found)
 
 
 def _environment_manifests(
@@ -315,12 +311,12 @@ def _environment_manifests(
         if included is not None and _id(manifest) not in included:
             missing.add((manifest.kind, env.namespace, manifest.name))
             continue
-        override = overrides.get(_id(manifest))
+        written, override = overrides.get(_id(manifest), ("", None))
         seen = replace(manifest.document, context=_in_environment(env_name))
         data = manifest.data
         if override is not None:
             if override.spec is not None:
-                root = ("environments", env_name, "overrides", _written(env, _id(manifest), known), "spec")
+                root = ("environments", env_name, "overrides", written, "spec")
                 data = {**data, "spec": smp.apply(data.get("spec") or {}, override.spec, manifest.kind, ("spec",))}
                 seen = replace(seen, data=data, override=Override(document, root, override.spec))
             data = add_metadata(data, override.labels or {}, override.annotations or {})

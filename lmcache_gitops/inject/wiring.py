@@ -9,7 +9,6 @@ skip-reason annotation. Mistakes the webhook never noticed are errors too.
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -97,8 +96,13 @@ class _Workload:
         """The manifest's object with ``template`` as its pod template."""
         if not self.at:
             return {**self.manifest.data, **template}
-        out = copy.deepcopy(self.manifest.data)
-        kinds.get_path(out, self.at[:-1])[self.at[-1]] = template
+        # A copy of each mapping on the way to the template; the rest is shared, never changed.
+        out = dict(self.manifest.data)
+        node: Any = out
+        for part in self.at[:-1]:
+            node[part] = dict(node[part])
+            node = node[part]
+        node[self.at[-1]] = template
         return out
 
 
