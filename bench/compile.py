@@ -246,6 +246,7 @@ def bench(size: int, runs: int, with_kustomize: bool) -> list[tuple[str, Figure 
             return expect(process(["compile", "--check", "--quiet"], folder), 1, "--check of no tree")
 
         computed = measure(compute, runs)
+        expect(process(["compile"], folder), 1, "the compile that writes the tree again")
         rows += [
             ("files in the tree", str(files), ""),
             ("full compile", first, f"{first.median / dump_and_write.median:.2f}x dump+writes (goal <= 1.5)"),

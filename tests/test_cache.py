@@ -4,6 +4,7 @@ exactly what one without it does; and a no-change check answers without loading 
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -125,3 +126,24 @@ def test_a_record_of_another_version_or_options_is_never_used(tmp_path: Path) ->
     record = next((tmp_path / treeio.STATE / cache.CACHE).glob("*.json"))
     record.write_text(record.read_text().replace('"format": 1', '"format": 0'))
     assert cache.cached_report(project, options, check=True) is None
+
+
+def test_a_compile_refreshes_the_stat_of_a_file_rewritten_with_the_same_bytes(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    lg.compile_project(project)
+    file = _some_tree_file(tmp_path, 0)
+    file.write_bytes(file.read_bytes())  # as a checkout does
+    record = next((tmp_path / treeio.STATE / cache.CACHE).glob("*.json"))
+    relative = file.relative_to(tmp_path).as_posix()
+    stale = json.loads(record.read_text())["files"][relative]
+    options = cache.options(allow_skip=False, rendered=False)
+    assert cache.cached_report(project, options, check=True) is not None  # read, hashed, the same
+    assert json.loads(record.read_text())["files"][relative] == stale  # a check writes nothing
+    assert lg.compile_project(project).up_to_date
+    info = file.stat()
+    assert json.loads(record.read_text())["files"][relative][1:] == [
+        info.st_size,
+        info.st_mtime_ns,
+        info.st_ctime_ns,
+        info.st_ino,
+    ]

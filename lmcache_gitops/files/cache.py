@@ -81,8 +81,8 @@ def _record_path(project_file: Path) -> Path:
 
 
 def _digest(project: Source, inputs: Iterable[Source], output: Path, options: Mapping[str, bool]) -> str:
-    root = project.name and Path(project.name).resolve().parent
-    where = [str(root), str(sources.enclosing_repository(Path(root))), str(output.resolve())]
+    root = Path(project.name).resolve().parent  # where the tree is in the repository follows from it
+    where = [str(root), str(sources.enclosing_repository(root)), str(output.resolve())]
     digest = hashlib.sha256(json.dumps([VERSION, _FORMAT, _tool(), where, sorted(options.items())]).encode())
     for source in [project, *inputs]:
         data = source.text.encode("utf-8")
@@ -111,10 +111,13 @@ def cached_report(project_file: Path, options: Mapping[str, bool], *, check: boo
     record = _read(project_file)
     if record is None:
         return None
+    patterns, recorded, warnings = record.get("inputs"), record.get("files"), record.get("warnings")
+    if not isinstance(patterns, dict) or not isinstance(recorded, dict) or not isinstance(warnings, list):
+        return None
+    files = dict(recorded)  # refreshed below where a file's stat changed but not its bytes
     try:
         (project,), problems = sources.read_files([project_file])
-        patterns, output, files = record["inputs"], Path(str(record["output"])), record["files"]
-        assert isinstance(patterns, dict) and isinstance(files, dict) and isinstance(record["warnings"], list)
+        output = Path(str(record["output"]))
         if problems or _hash(project.text) != record["project"]:
             return None
         found, failed, unreadable = sources.project_inputs(patterns, project_file, project_file.parent)
@@ -122,12 +125,12 @@ def cached_report(project_file: Path, options: Mapping[str, bool], *, check: boo
             return None
         if not _tree_is(output, files):
             return None
-        warnings = [Problem(*warning) for warning in record["warnings"]]
-    except (ValueError, KeyError, TypeError, AssertionError, OSError):  # a record written otherwise: not used
+        problems = [Problem(*warning) for warning in warnings]
+    except (ValueError, KeyError, TypeError, OSError):  # a record written otherwise: not used
         return None
-    if files != record["files"] and not check:  # new stats, the same bytes: read them once only
+    if files != recorded and not check:  # new stats, the same bytes: read them once only
         _write(project_file, {**record, "files": files})
-    return Report([], written=False, output=str(record["output"]), warnings=warnings)
+    return Report([], written=False, output=str(output), warnings=problems)
 
 
 def _tree_is(output: Path, files: dict[str, list[object]]) -> bool:
