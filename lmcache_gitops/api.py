@@ -398,7 +398,7 @@ def _written(
     return Report(changes, written=bool(changes), output=str(output), warnings=loaded.build.warnings), tree_hashes
 
 
-def _remember(loaded: LoadedProject, rendered: bool, tree_hashes: dict[str, str], report: Report) -> None:
+def _remember(loaded: LoadedProject, rendered: bool, tree_hashes: dict[str, str]) -> None:
     """Record what the project compiled to, for the next compile or check (see files/cache.py)."""
     settings = loaded.build.project
     compile_cache.store(
@@ -408,7 +408,7 @@ def _remember(loaded: LoadedProject, rendered: bool, tree_hashes: dict[str, str]
         loaded.output,
         compile_cache.options(allow_skip=loaded.allow_skip, rendered=rendered),
         tree_hashes,
-        report.warnings,
+        loaded.build.warnings,
     )
 
 
@@ -443,7 +443,7 @@ def compile_project(
     loaded = load_project(path, allow_skip=allow_skip)
     report, tree_hashes = _written(loaded, loaded.output, rendered=rendered, lock_timeout=lock_timeout, cache=cache)
     if cache:
-        _remember(loaded, rendered, tree_hashes, report)
+        _remember(loaded, rendered, tree_hashes)
     return report
 
 

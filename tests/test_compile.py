@@ -179,6 +179,34 @@ def _grow(project: Path) -> None:
     project.write_text(text)
 
 
+def _killed_at_second_move(project: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Compile ``project``, killed as it makes its second move into the tree (after the journal,
+    the commit point); the moves it made or began, below the project's folder."""
+    moved: list[str] = []
+    real_replace = os.replace
+
+    def killed_replace(source: Any, target: Any) -> None:
+        if not str(target).endswith("journal.json"):
+            moved.append(Path(target).relative_to(project.parent).as_posix())
+            if len(moved) == 2:
+                raise KeyboardInterrupt
+        return real_replace(source, target)
+
+    monkeypatch.setattr(treeio.os, "replace", killed_replace)
+    with pytest.raises(KeyboardInterrupt):
+        lg.compile_project(project)
+    monkeypatch.undo()
+    return moved
+
+
+def _fresh_tree(project: Path, tmp_path: Path) -> dict[str, str]:
+    """The tree a first compile of a copy of ``project``'s inputs writes."""
+    fresh = tmp_path / "fresh"
+    shutil.copytree(project.parent, fresh, ignore=shutil.ignore_patterns("bases", "overlays", treeio.STATE))
+    lg.compile_project(fresh / "lmcache-gitops.yaml")
+    return _tree(fresh)
+
+
 def test_a_compile_that_fails_while_staging_changes_nothing(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     lg.compile_project(project)
     before = _tree(project.parent)
@@ -207,21 +235,7 @@ def test_a_compile_killed_after_its_commit_point_is_completed_by_the_next(
 ) -> None:
     lg.compile_project(project)
     _grow(project)
-    moves = {"n": 0}
-    real_replace = os.replace
-
-    def killed_replace(source: Any, target: Any) -> None:
-        if str(target).endswith("journal.json"):
-            return real_replace(source, target)
-        moves["n"] += 1
-        if moves["n"] == 2:  # one file moved into place, the rest still staged
-            raise KeyboardInterrupt
-        return real_replace(source, target)
-
-    monkeypatch.setattr(treeio.os, "replace", killed_replace)
-    with pytest.raises(KeyboardInterrupt):
-        lg.compile_project(project)
-    monkeypatch.undo()
+    _killed_at_second_move(project, monkeypatch)  # one file moved into place, the rest still staged
     assert treeio.interrupted(project.parent)
     assert len(json.loads((project.parent / treeio.STATE / "journal.json").read_text())["put"]) > 1
     check = run("compile", "--check", cwd=project.parent)
@@ -230,37 +244,18 @@ def test_a_compile_killed_after_its_commit_point_is_completed_by_the_next(
     )
     lg.compile_project(project)  # completes the interrupted one first
     assert not treeio.interrupted(project.parent)
-    fresh = tmp_path / "fresh"
-    shutil.copytree(project.parent, fresh, ignore=shutil.ignore_patterns("bases", "overlays", treeio.STATE))
-    lg.compile_project(fresh / "lmcache-gitops.yaml")
-    assert _tree(project.parent) == _tree(fresh)
+    assert _tree(project.parent) == _fresh_tree(project, tmp_path)
     assert lg.check_project(project).up_to_date
 
 
 def test_a_first_compile_moves_new_folders_whole_and_a_kill_among_them_is_completed(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    moved: list[str] = []
-    real_replace = os.replace
-
-    def killed_replace(source: Any, target: Any) -> None:
-        if not str(target).endswith("journal.json"):
-            moved.append(Path(target).relative_to(project.parent).as_posix())
-            if len(moved) == 2:  # one folder in place, the others still staged
-                raise KeyboardInterrupt
-        return real_replace(source, target)
-
-    monkeypatch.setattr(treeio.os, "replace", killed_replace)
-    with pytest.raises(KeyboardInterrupt):
-        lg.compile_project(project)
-    monkeypatch.undo()
+    moved = _killed_at_second_move(project, monkeypatch)  # one folder in place, the others still staged
     assert moved == ["bases", "overlays"]  # folders, not their files one by one
     assert json.loads((project.parent / treeio.STATE / "journal.json").read_text())["folders"] == ["bases", "overlays"]
     assert lg.compile_project(project).up_to_date  # completed first: nothing else to write
-    fresh = tmp_path / "fresh"
-    shutil.copytree(project.parent, fresh, ignore=shutil.ignore_patterns("bases", "overlays", treeio.STATE))
-    lg.compile_project(fresh / "lmcache-gitops.yaml")
-    assert _tree(project.parent) == _tree(fresh)
+    assert _tree(project.parent) == _fresh_tree(project, tmp_path)
 
 
 def test_a_second_compile_waits_for_the_lock_then_names_its_holder(project: Path) -> None:
