@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .build import secrets
 from .errors import InvalidInput as InvalidInput
 from .errors import Problem as Problem
 from .errors import one_line
@@ -409,12 +410,17 @@ def _remember(loaded: LoadedProject, rendered: bool, tree_hashes: dict[str, str]
         compile_cache.options(allow_skip=loaded.allow_skip, rendered=rendered),
         tree_hashes,
         loaded.build.warnings,
+        secrets.verdicts(),
     )
 
 
 def _cached(path: str | Path, allow_skip: bool, rendered: bool, *, check: bool) -> Report | None:
+    """The record's report, else None, the compile that follows scanning only strings it has not seen."""
     options = compile_cache.options(allow_skip=allow_skip, rendered=rendered)
-    return compile_cache.cached_report(Path(path), options, check=check)
+    report = compile_cache.cached_report(Path(path), options, check=check)
+    if report is None:
+        secrets.remember(compile_cache.verdicts(Path(path)))
+    return report
 
 
 def compile_project(

@@ -117,6 +117,32 @@ def test_a_no_change_check_answers_from_the_record_without_loading_the_library(t
     assert "out of date" in done.stdout
 
 
+def test_the_secret_scan_asks_detect_secrets_only_about_strings_no_compile_has_seen(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    probe = (
+        "import sys; from lmcache_gitops.cli import main; code = main(['compile']); "
+        "print(code, 'detect_secrets' in sys.modules)"
+    )
+
+    def compile_() -> list[str]:
+        done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True)
+        return [*done.stdout.split()[-2:], done.stdout + done.stderr]
+
+    spec = tmp_path / SPEC
+    spec.write_text(spec.read_text().replace("spec:\n", "spec:\n  extraArgs: ['--log-level=DEBUG']\n", 1))
+    assert compile_()[:2] == ["1", "True"]  # the first compile scans every string
+    _edit(tmp_path, ("size", 3))
+    assert compile_()[:2] == ["1", "False"]  # a number changed: every string has its verdict
+    spec.write_text(spec.read_text().replace("--log-level=DEBUG", "--key=AKIAIOSFODNN7EXAMPLE"))
+    code, loaded, output = compile_()
+    assert (code, loaded) == ("1", "True")
+    assert "spec.extraArgs[0]: looks like a secret (AWS Access Key)" in output
+    record = next((tmp_path / treeio.STATE / cache.CACHE).glob("*.json"))
+    assert cache.verdicts(project)  # kept by the last good compile, for the scanner that gave them
+    record.write_text(record.read_text().replace('"scanner": "', '"scanner": "another '))
+    assert cache.verdicts(project) == {}
+
+
 def test_a_record_of_another_version_or_options_is_never_used(tmp_path: Path) -> None:
     project = _project(tmp_path)
     lg.compile_project(project)

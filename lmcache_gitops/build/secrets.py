@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from functools import lru_cache
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import ExitStack
 from itertools import pairwise
 from typing import Any
 
@@ -63,21 +62,54 @@ def url_password(text: str) -> bool:
     return any(not match.group(1).startswith("$") for match in _URL_PASSWORD.finditer(text))
 
 
-@lru_cache(maxsize=2**16)
-def _detected(text: str) -> tuple[str, ...]:
-    """What detect-secrets' detectors take ``text`` for (a string is scanned once a process):
-    call it inside ``_detectors()``."""
-    from detect_secrets.core.scan import scan_line
+# Memos, each dropped whole when it grows past its bound (a miss only costs a scan): detect-secrets'
+# verdict on each string, with those of the last compile (the compile cache keeps them, see
+# files/cache.py), the strings asked about since, and each document's findings by its JSON.
+_MEMO_BOUND = 2**16
+_VERDICTS: dict[str, tuple[str, ...]] = {}
+_ASKED: set[str] = set()
+_FINDINGS: dict[str, tuple[tuple[FieldPath, str], ...]] = {}
 
-    return tuple(sorted({secret.type for secret in scan_line(text)}))
+
+def remember(verdicts: Mapping[str, Iterable[str]]) -> None:
+    """Start a compile with the verdicts of the last (string -> the detectors that matched it)."""
+    _VERDICTS.update((text, tuple(kinds)) for text, kinds in verdicts.items())
+    _ASKED.clear()
+    _FINDINGS.clear()  # so that every string is asked about again
 
 
-@contextmanager
-def _detectors() -> Iterator[None]:
-    from detect_secrets.settings import transient_settings  # loaded only when something is scanned
+def verdicts() -> dict[str, tuple[str, ...]]:
+    """The verdict on every string asked about since ``remember``, for the next compile."""
+    return {text: _VERDICTS[text] for text in sorted(_ASKED) if text in _VERDICTS}
 
-    with transient_settings({"plugins_used": [{"name": name} for name in DETECTORS]}):
-        yield
+
+def _bounded(memo: dict[str, Any] | set[str]) -> None:
+    if len(memo) >= _MEMO_BOUND:
+        memo.clear()
+
+
+class _Detectors:
+    """What detect-secrets' detectors take a string for; they are loaded (and configured for the
+    ``with`` block that ``stack`` closes) at the first string no compile has seen."""
+
+    def __init__(self, stack: ExitStack) -> None:
+        self.stack = stack
+        self.scan: Callable[[str], Iterable[Any]] | None = None
+
+    def __call__(self, text: str) -> tuple[str, ...]:
+        _bounded(_ASKED)
+        _ASKED.add(text)
+        found = _VERDICTS.get(text)
+        if found is None:
+            if self.scan is None:
+                from detect_secrets.core.scan import scan_line
+                from detect_secrets.settings import transient_settings
+
+                self.stack.enter_context(transient_settings({"plugins_used": [{"name": n} for n in DETECTORS]}))
+                self.scan = scan_line
+            _bounded(_VERDICTS)
+            found = _VERDICTS[text] = tuple(sorted({secret.type for secret in self.scan(text)}))
+        return found
 
 
 def _env_lists(value: Any, path: FieldPath) -> Iterator[tuple[FieldPath, list[Any]]]:
@@ -111,7 +143,7 @@ def _config_maps(data: dict[str, Any]) -> Iterator[tuple[FieldPath, Any]]:
 _FIX = "put it in a Secret and reference it ({how})"
 
 
-def findings(data: dict[str, Any]) -> Iterator[tuple[FieldPath, str]]:
+def findings(data: dict[str, Any], detected: Callable[[str], tuple[str, ...]]) -> Iterator[tuple[FieldPath, str]]:
     """(path, why) of every value of one input document that looks like a secret."""
     flagged: set[FieldPath] = set()
     for path, config in _config_maps(data):
@@ -142,15 +174,18 @@ def findings(data: dict[str, Any]) -> Iterator[tuple[FieldPath, str]]:
                 path,
                 "holds a URL with a password: leave it out of the URL and pass it from a Secret (valueFrom.secretKeyRef)",
             )
-        elif kinds := _detected(text):
+        elif kinds := detected(text):
             yield path, f"looks like a secret ({', '.join(kinds)}): " + _FIX.format(how="valueFrom.secretKeyRef")
 
 
-@lru_cache(maxsize=2**14)
-def _findings_of(text: str) -> tuple[tuple[FieldPath, str], ...]:
+def _findings_of(text: str, detected: Callable[[str], tuple[str, ...]]) -> tuple[tuple[FieldPath, str], ...]:
     """``findings`` of a document given as JSON: the bases and every environment scan mostly the
     same documents, each once a process."""
-    return tuple(findings(json.loads(text)))
+    found = _FINDINGS.get(text)
+    if found is None:
+        _bounded(_FINDINGS)
+        found = _FINDINGS[text] = tuple(findings(json.loads(text), detected))
+    return found
 
 
 def secret_problems(inputs: Inputs, not_secrets: NotSecrets) -> list[Problem]:
@@ -158,10 +193,11 @@ def secret_problems(inputs: Inputs, not_secrets: NotSecrets) -> list[Problem]:
     problems = []
     documents = [(r.kind, r.name, r.document) for r in inputs.resources]
     documents += [(m.kind, m.name, m.document) for m in inputs.manifests]
-    with _detectors():
+    with ExitStack() as stack:
+        detected = _Detectors(stack)
         for kind, name, document in documents:
             cleared = set(not_secrets.get(f"{kind}/{name}", ()))
-            for path, why in _findings_of(json.dumps(document.data)):
+            for path, why in _findings_of(json.dumps(document.data), detected):
                 shown = format_path(path)
                 if shown not in cleared:
                     hint = f'; if it is not, list "{shown}" under notSecrets["{kind}/{name}"] in lmcache-gitops.yaml'

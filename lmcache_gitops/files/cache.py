@@ -99,6 +99,24 @@ def _read(project_file: Path) -> dict[str, object] | None:
     return record if isinstance(record, dict) and record.get("format") == _FORMAT else None
 
 
+def _scanner() -> str:
+    """What a verdict of the secret scan depends on: lmcache-gitops's rules and detect-secrets."""
+    from importlib.metadata import version
+
+    return hashlib.sha256(json.dumps([_tool(), version("detect-secrets")]).encode()).hexdigest()
+
+
+def verdicts(project_file: Path) -> dict[str, list[str]]:
+    """The secret scan's verdict on each string of the last compile's inputs, when the same
+    scanner gave them (a compile then scans only new strings)."""
+    record = _read(project_file)
+    scanned = record.get("scanned") if record is not None else None
+    if not isinstance(scanned, dict) or scanned.get("scanner") != _scanner():
+        return {}
+    found = scanned.get("verdicts")
+    return found if isinstance(found, dict) else {}
+
+
 def options(*, allow_skip: bool, rendered: bool) -> dict[str, bool]:
     """What a compile's tree depends on besides the files."""
     return {"allowSkip": allow_skip, "rendered": rendered}
@@ -163,9 +181,11 @@ def store(
     options: Mapping[str, bool],
     tree_hashes: Mapping[str, str],
     warnings: Sequence[Problem],
+    scanned: Mapping[str, Sequence[str]],
 ) -> None:
     """Record that ``project`` with ``inputs`` compiled to the tree of ``tree_hashes``, just
-    written into ``output``, with the stat each of its files has there."""
+    written into ``output``, with the stat each of its files has there, and the secret scan's
+    verdict on each string of the inputs."""
     files: dict[str, list[object]] = {}
     for relative, digest in tree_hashes.items():
         files[relative] = [digest]
@@ -183,6 +203,7 @@ def store(
         "output": str(output),
         "warnings": [[w.source, w.line, w.path, w.message, w.severity] for w in warnings],
         "files": files,
+        "scanned": {"scanner": _scanner(), "verdicts": scanned},
     }
     _write(Path(project.name), record)
 
