@@ -43,7 +43,7 @@ def project(tmp_path: Path) -> Path:
 def test_compile_writes_the_tree_then_reports_it_up_to_date(project: Path) -> None:
     first = run("compile", cwd=project.parent)
     assert first.returncode == 1, first.stderr
-    assert "  created  overlays/dev/cache/patches/daemonset.cache.yaml" in first.stdout.splitlines()
+    assert "  created  overlays/dev/cache/cache/patches/daemonset.cache.yaml" in first.stdout.splitlines()
     assert "  created  bases/coord/deployment.coord.yaml" in first.stdout.splitlines()
     tree = _files(project.parent / "overlays")
     second = run("compile", cwd=project.parent)
@@ -67,21 +67,31 @@ def test_kustomizations_use_current_fields_in_kustomize_order(project: Path) -> 
     lg.compile_project(project)
     environment = yaml.safe_load((project.parent / "overlays/dev/kustomization.yaml").read_text())
     assert environment["resources"] == ["cache"]  # no workloads: one tier
-    overlay = yaml.safe_load((project.parent / "overlays/dev/cache/kustomization.yaml").read_text())
+    tier = yaml.safe_load((project.parent / "overlays/dev/cache/kustomization.yaml").read_text())
+    assert list(tier) == ["apiVersion", "kind", "resources"]  # a folder per resource, transforming nothing
+    assert tier["resources"] == ["cache", "coord"]
+    overlay = yaml.safe_load((project.parent / "overlays/dev/cache/cache/kustomization.yaml").read_text())
     assert list(overlay) == ["apiVersion", "kind", "resources", "namespace", "patches"]
-    assert overlay["resources"] == ["../../../bases/cache", "../../../bases/coord"]
-    # The coordinator's objects hold no namespace in strings and dev overrides nothing of it: no patch.
+    assert overlay["resources"] == ["../../../../bases/cache"]
     assert overlay["patches"] == [
         {"path": "patches/configmap.cache-connection.yaml"},
         {"path": "patches/daemonset.cache.yaml"},
     ]
+    # The coordinator's objects hold no namespace in strings and dev overrides nothing of it: no patch.
+    coord = yaml.safe_load((project.parent / "overlays/dev/cache/coord/kustomization.yaml").read_text())
+    assert coord == {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": ["../../../../bases/coord"],
+        "namespace": "dev",
+    }
     labelled = write_project(
         project.parent,
         [resource("LMCacheEngine", name="cache", namespace=None)],
         {"x": {"namespace": "x", "labels": {"team": "a"}, "annotations": {"o": "p"}}},
     )
     lg.compile_project(labelled)
-    overlay = yaml.safe_load((project.parent / "overlays/x/cache/kustomization.yaml").read_text())
+    overlay = yaml.safe_load((project.parent / "overlays/x/cache/cache/kustomization.yaml").read_text())
     assert list(overlay) == ["apiVersion", "kind", "resources", "namespace", "labels", "commonAnnotations", "patches"]
     assert overlay["labels"] == [{"pairs": {"team": "a"}}]  # includeSelectors stays false: selectors are immutable
 
@@ -93,7 +103,7 @@ def test_check_names_each_stale_file_and_field_and_writes_nothing(project: Path)
     project.write_text(text)
     result = run("compile", "--check", cwd=project.parent)
     assert result.returncode == 1
-    assert "  changed  overlays/dev/cache/patches/daemonset.cache.yaml" in result.stdout
+    assert "  changed  overlays/dev/cache/cache/patches/daemonset.cache.yaml" in result.stdout
     assert (
         '      spec.template.spec.containers[lmcache].args: replaced "5.0" with "7.0" after "--l1-size-gb"'
         in result.stdout
@@ -105,7 +115,7 @@ def test_check_names_each_stale_file_and_field_and_writes_nothing(project: Path)
     report = json.loads(run("compile", "--check", "--format", "json", cwd=project.parent).stdout)
     assert report["upToDate"] is False and report["written"] is False
     [changed] = report["files"]
-    assert changed["path"] == "overlays/dev/cache/patches/daemonset.cache.yaml" and changed["change"] == "changed"
+    assert changed["path"] == "overlays/dev/cache/cache/patches/daemonset.cache.yaml" and changed["change"] == "changed"
     assert {
         "path": "spec.template.spec.containers[lmcache].args",
         "change": "replaced",
@@ -129,7 +139,7 @@ def test_problems_come_as_json_too(project: Path) -> None:
 
 def test_prune_deletes_only_generated_files_and_emptied_folders(project: Path) -> None:
     lg.compile_project(project)
-    mine = project.parent / "overlays/dev/cache/patches/extra.yaml"
+    mine = project.parent / "overlays/dev/cache/cache/patches/extra.yaml"
     mine.write_text("# my own patch\n")
     write_project(project.parent, [resource("LMCacheEngine", name="cache", namespace=None)], ENVIRONMENTS)
     report = lg.compile_project(project)
@@ -138,8 +148,10 @@ def test_prune_deletes_only_generated_files_and_emptied_folders(project: Path) -
         "bases/coord/deployment.coord.yaml",
         "bases/coord/kustomization.yaml",
         "bases/coord/service.coord.yaml",
+        "overlays/dev/cache/coord/kustomization.yaml",
+        "overlays/prod/cache/coord/kustomization.yaml",
     ]
-    assert not (project.parent / "bases/coord").exists()
+    assert not (project.parent / "bases/coord").exists() and not (project.parent / "overlays/dev/cache/coord").exists()
     assert mine.read_text() == "# my own patch\n"
     assert lg.check_project(project).up_to_date
 
@@ -460,9 +472,9 @@ def test_pre_commit_hooks_fix_then_pass(tmp_path: Path) -> None:
         return sh(sys.executable, "-m", "pre_commit", "run", hook_id)
 
     check = hook("lmcache-gitops-check")
-    assert check.returncode == 1 and "changed  overlays/dev/cache/patches/daemonset.kv-cache.yaml" in check.stdout, (
-        check.stdout + check.stderr
-    )
+    assert (
+        check.returncode == 1 and "changed  overlays/dev/cache/kv-cache/patches/daemonset.kv-cache.yaml" in check.stdout
+    ), check.stdout + check.stderr
     fix = hook("lmcache-gitops-compile")
     assert fix.returncode == 1 and "files were modified by this hook" in fix.stdout, fix.stdout + fix.stderr
     sh("git", "add", "-A")

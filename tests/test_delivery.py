@@ -73,7 +73,10 @@ def test_argo_cd_gets_an_application_per_environment_and_flux_two_kustomizations
     assert application["spec"] == {
         "destination": {"namespace": "llm-dev", "server": "https://kubernetes.default.svc"},
         "project": "default",
-        "source": {"path": "deploy/overlays/dev", "repoURL": REPOSITORY["url"], "targetRevision": "main"},
+        "sources": [  # a source per tier: Argo CD builds each on its own
+            {"path": f"deploy/overlays/dev/{tier}", "repoURL": REPOSITORY["url"], "targetRevision": "main"}
+            for tier in ("cache", "workloads")
+        ],
         "syncPolicy": {"automated": {"prune": True, "selfHeal": True}},
     }
     repository, cache, workloads = clusters["clusters/prod"]
@@ -157,6 +160,10 @@ def test_an_application_set_covers_every_argo_cd_environment(tmp_path: Path) -> 
         {"cluster": "prod-cluster", "env": "prod", "namespace": "llm", "path": "deploy/overlays/prod", "server": ""},
     ]
     assert application_set["spec"]["template"]["metadata"]["name"] == "lmcache-{{.env}}"
+    assert [source["path"] for source in application_set["spec"]["template"]["spec"]["sources"]] == [
+        "{{.path}}/cache",
+        "{{.path}}/workloads",
+    ]
 
 
 def test_nothing_is_delivered_without_delivery_and_nothing_of_argo_cd_lands_in_flux_overlays(tmp_path: Path) -> None:
@@ -463,7 +470,7 @@ def test_compile_check_reports_a_stale_clusters_file(tmp_path: Path) -> None:
     result = run("compile", "--check", cwd=tmp_path)
     assert result.returncode == 1
     assert "  changed  clusters/dev/application.lmcache-dev.yaml" in result.stdout
-    assert "      spec.source.path: deploy/overlays/dev -> other/overlays/dev" in result.stdout
+    assert "      spec.sources[0].path: deploy/overlays/dev/cache -> other/overlays/dev/cache" in result.stdout
 
 
 # ---- verify ----

@@ -328,6 +328,17 @@ def test_environments_move_the_server_address_and_override_the_config(tmp_path: 
     ]
 
 
+def test_a_config_named_like_a_file_of_the_tree_is_refused(tmp_path: Path) -> None:
+    """A ConfigMap's name may end in .yaml; a resource's folder beside kustomization.yaml may not."""
+    write_project(tmp_path, [config("kustomization.yaml"), config("ok")], {"dev": {"namespace": "d"}})
+    result = run("compile", cwd=tmp_path)
+    assert result.returncode == 1 and not (tmp_path / "bases").exists()
+    assert result.stderr.splitlines()[0].endswith(
+        "metadata.name: \"kustomization.yaml\" names the resource's folder in the tree, beside the tree's "
+        ".yaml files: a resource name must not end in .yaml"
+    )
+
+
 SEED_VALUES = """\
 deployment:
   image:

@@ -59,6 +59,10 @@ def assert_round_trip(project: Path) -> lg.LoadedProject:
         assert built[folder] == sort_objects(objects), folder
         for obj in objects:
             validate_object(obj)
+            if obj["kind"] == "Application":  # its sources, each built on its own, deploy the environment
+                paths = _paths_named(obj)
+                env = loaded.build.environment(paths[0].split("/")[1])
+                assert sort_objects(o for path in paths for o in built[path]) == env.objects(), folder
     base = loaded.build.base
     inputs = lg.Inputs([item.resource for item in base.built], [deployed.manifest for deployed in base.workloads])
     assert built["bases"] == lg.render_objects(inputs)
@@ -70,9 +74,11 @@ def _paths_named(obj: dict[str, Any]) -> list[str]:
     if obj["kind"] == "Kustomization":
         return [obj["spec"]["path"].removeprefix("./")]
     if obj["kind"] == "Application":
-        return [obj["spec"]["source"]["path"]]
+        return [source["path"] for source in obj["spec"]["sources"]]
     if obj["kind"] == "ApplicationSet":
-        return [element["path"] for element in obj["spec"]["generators"][0]["list"]["elements"]]
+        sources = obj["spec"]["template"]["spec"]["sources"]
+        elements = obj["spec"]["generators"][0]["list"]["elements"]
+        return [s["path"].replace("{{.path}}", e["path"]) for e in elements for s in sources]
     return []
 
 

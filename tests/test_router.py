@@ -175,7 +175,7 @@ def test_environments_move_override_and_include_routers(tmp_path: Path) -> None:
     prod = find(build.environment("prod").objects(), "Deployment", "test")
     assert prod["spec"]["replicas"] == 2
     assert "--policy session_based" in prod["spec"]["template"]["spec"]["containers"][0]["args"][0]
-    patch = (tmp_path / "overlays" / "dev" / "cache" / "patches" / "deployment.test.yaml").read_text()
+    patch = (tmp_path / "overlays" / "dev" / "cache" / "test" / "patches" / "deployment.test.yaml").read_text()
     assert "vllm-prefill.llm-dev.svc.cluster.local" in patch  # the namespace-bound string, patched
 
 

@@ -1,7 +1,7 @@
 """Delivery: which GitOps tool syncs each environment, what that adds to the environment (its
 namespace, Argo CD's sync waves), and the objects that make the tool sync it (`clusters/`).
 
-    clusters/<env>/       Argo CD: the environment's Application
+    clusters/<env>/       Argo CD: the environment's Application, with a source per tier folder
                           Flux: the GitRepository (unless an existing one), a Kustomization for
                           the cache tier, and one for the workloads that depends on it
     clusters/_argocd/     Argo CD with applicationSet: one ApplicationSet for its environments
@@ -244,17 +244,29 @@ def _destination(target: ArgoEnvironment, namespace: str) -> dict[str, str]:
     return {"namespace": namespace, "server": target.server}
 
 
+def _sources(repository: Repository, folder: str, tiers: Iterable[str]) -> list[dict[str, str]]:
+    """A source per tier folder of an overlay: Argo CD builds each on its own, so no build holds
+    the whole environment (kustomize's time grows with the square of a build's objects)."""
+    return [
+        {"path": posixpath.join(folder, tier), "repoURL": repository.url, "targetRevision": repository.revision}
+        for tier in tiers
+    ]
+
+
 def _application(
-    name: str, repository: Repository, argocd: ArgoCD, paths: Paths, env: str, namespace: str, target: ArgoEnvironment
+    name: str,
+    repository: Repository,
+    argocd: ArgoCD,
+    paths: Paths,
+    env: str,
+    destination: tuple[str, ArgoEnvironment],
+    tiers: Iterable[str],
 ) -> dict[str, Any]:
+    namespace, target = destination
     spec: dict[str, Any] = {
         "destination": _destination(target, namespace),
         "project": argocd.project,
-        "source": {
-            "path": paths.folder(OVERLAYS, env),
-            "repoURL": repository.url,
-            "targetRevision": repository.revision,
-        },
+        "sources": _sources(repository, paths.folder(OVERLAYS, env), tiers),
     }
     if policy := _sync_policy(argocd):
         spec["syncPolicy"] = policy
@@ -272,11 +284,16 @@ def _application(
 
 
 def _application_set(
-    name: str, repository: Repository, argocd: ArgoCD, paths: Paths, synced: dict[str, tuple[str, ArgoEnvironment]]
+    name: str,
+    repository: Repository,
+    argocd: ArgoCD,
+    paths: Paths,
+    synced: dict[str, tuple[str, ArgoEnvironment]],
+    tiers: Iterable[str],
 ) -> dict[str, Any]:
     """One ApplicationSet whose list generator has an element per environment; its template gives
     the same Application as `_application` (an unset destination field is empty, which Argo CD
-    reads as unset)."""
+    reads as unset; every environment's overlay has the same tier folders)."""
     elements = [
         {
             "cluster": target.name or "",
@@ -290,7 +307,7 @@ def _application_set(
     spec: dict[str, Any] = {
         "destination": {"name": "{{.cluster}}", "namespace": "{{.namespace}}", "server": "{{.server}}"},
         "project": argocd.project,
-        "source": {"path": "{{.path}}", "repoURL": repository.url, "targetRevision": repository.revision},
+        "sources": _sources(repository, "{{.path}}", tiers),
     }
     if policy := _sync_policy(argocd):
         spec["syncPolicy"] = policy
@@ -418,11 +435,14 @@ def cluster_objects(project: Project, tree: str, tiers: dict[str, dict[str, Obje
     }
     if argocd is not None and argo_targets:
         if argocd.application_set:
-            folders[f"{CLUSTERS}/{ARGOCD}"] = [_application_set(delivery.name, repository, argocd, paths, argo_targets)]
+            every = [tier for tier in (CACHE_TIER, WORKLOADS_TIER) if any(tier in tiers[env] for env in argo_targets)]
+            folders[f"{CLUSTERS}/{ARGOCD}"] = [
+                _application_set(delivery.name, repository, argocd, paths, argo_targets, every)
+            ]
         else:
-            for env, (namespace, argo) in argo_targets.items():
+            for env, destination in argo_targets.items():
                 folders[f"{CLUSTERS}/{env}"] = [
-                    _application(delivery.name, repository, argocd, paths, env, namespace, argo)
+                    _application(delivery.name, repository, argocd, paths, env, destination, tiers[env])
                 ]
     if flux is not None:
         for env, target in found.items():

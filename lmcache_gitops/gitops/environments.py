@@ -245,7 +245,15 @@ def _metadata_findings(
 
 
 def _names_problems(resources: list[Resource]) -> Iterator[Problem]:
-    """An environment deploys into one namespace, so a name may appear once in the whole project."""
+    """An environment deploys into one namespace, so a name may appear once in the whole project;
+    and it names the resource's folders in the tree, beside files that all end in .yaml."""
+    for resource in resources:
+        if resource.name.endswith(".yaml"):
+            yield resource.problem(
+                ("metadata", "name"),
+                f"\"{resource.name}\" names the resource's folder in the tree, beside the tree's .yaml files: "
+                "a resource name must not end in .yaml",
+            )
     for again, first in repeats(resources, lambda r: r.name):
         if again.key != first.key:  # the same key is a duplicate, reported by the fleet
             yield again.problem(

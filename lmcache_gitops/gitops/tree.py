@@ -6,10 +6,12 @@
     bases/_workloads/<kind>.<name>.yaml       a copy of each of the user's objects, as written
     bases/_workloads/patches/<kind>.<name>.yaml   the webhook's wiring of a workload (base namespace)
     overlays/<env>/kustomization.yaml         the environment: its tiers
-    overlays/<env>/cache/kustomization.yaml   the bases of the specs, the namespace, labels, annotations, patches
-    overlays/<env>/cache/patches/<kind>.<name>.yaml   what differs in the environment (strategic merge)
-    overlays/<env>/cache/<kind>.<name>.yaml   an object only the environment has (its Namespace, ...)
-    overlays/<env>/workloads/...              the same for the user's workloads (applied second)
+    overlays/<env>/cache/kustomization.yaml   the environment's Namespace and a folder per resource
+    overlays/<env>/cache/namespace.<name>.yaml    the environment's Namespace, as deployed
+    overlays/<env>/cache/<resource>/kustomization.yaml    its base, the namespace, labels, annotations, patches
+    overlays/<env>/cache/<resource>/patches/<kind>.<name>.yaml    what differs in the environment (strategic merge)
+    overlays/<env>/cache/<resource>/<kind>.<name>.yaml    an object only the environment has (a ServiceMonitor it enables)
+    overlays/<env>/workloads/...              the same for the user's workloads, in one folder (applied second)
     clusters/<env>/...                        what makes Argo CD or Flux sync it (see delivery.py)
     rendered/<env>/<kind>.<name>.yaml         with `rendered`: every object the environment deploys
 
@@ -41,7 +43,7 @@ from ..naming import (
 from ..read.inputs import Manifest, Resource
 from ..read.yamlio import dump_all
 from . import smp
-from .environments import EnvironmentBuild, ProjectBuild, all_tiers
+from .environments import EnvironmentBuild, ProjectBuild, add_metadata, all_tiers
 
 Tree = dict[str, str]  # POSIX path below the output folder -> file text
 
@@ -121,46 +123,57 @@ def _patch(
 
 
 def _overlay(env: EnvironmentBuild, base: list[Built], workloads: list[Deployed]) -> tuple[Tree, list[Problem]]:
-    """The environment's overlay: a folder per tier, and a kustomization that builds them all."""
+    """The environment's overlay: a folder per tier, and a kustomization that builds them all.
+
+    The cache tier is a folder per resource, each with the environment's namespace, labels,
+    annotations and the resource's patches: kustomize searches a patch's target among the objects
+    of its own kustomization, and transforms each object once, so this builds in half the time of
+    one folder with them all (1000 specs: 22 s instead of 42 s) and gives the same bytes."""
     folder = f"{OVERLAYS}/{env.name}"
     tree: Tree = {}
     problems: list[Problem] = []
-    base_objects = {item.resource.name: {_key(obj): obj for obj in item.objects} for item in base}
-    cache = _Tier(f"{folder}/{CACHE_TIER}", tree, problems)
+    cache = f"{folder}/{CACHE_TIER}"
+    parts: list[str] = []
     if env.namespace is not None:
-        cache.add_object(env.namespace)
+        # Written as deployed: the tier's own kustomization transforms nothing.
+        namespace = add_metadata(env.namespace, env.settings.labels or {}, env.settings.annotations or {})
+        parts.append(file_name(namespace))
+        tree[f"{cache}/{file_name(namespace)}"] = _text(namespace)
+    base_objects = {item.resource.name: item.objects for item in base}
     for item in env.built:
-        cache.resources.append(f"../../../{BASES}/{item.resource.name}")
-        before = base_objects[item.resource.name]
+        leaf = _Kustomized(f"{cache}/{item.resource.name}", f"../../../../{BASES}/{item.resource.name}", tree, problems)
+        before = {_key(obj): obj for obj in base_objects[item.resource.name]}
         after = {_key(obj): obj for obj in item.objects}
         for key in sorted(before.keys() | after.keys()):
             old, new = before.get(key), after.get(key)
             if old is not None:
-                cache.add_patch(item.resource, old, new)
+                leaf.add_patch(item.resource, old, new)
             elif new is not None:
-                cache.add_object(new)
-    tiers = [cache]
+                leaf.add_object(new)
+        leaf.write(env)
+        parts.append(item.resource.name)
+    tree[f"{cache}/{KUSTOMIZATION}"] = _kustomization(resources=sorted(parts) or None)
+    tiers = [CACHE_TIER]
     if workloads:
-        tier = _Tier(f"{folder}/{WORKLOADS_TIER}", tree, problems)
-        tier.resources.append(f"../../../{BASES}/{WORKLOADS}")
+        tier = _Kustomized(f"{folder}/{WORKLOADS_TIER}", f"../../../{BASES}/{WORKLOADS}", tree, problems)
         # The environment's objects are the base's it includes, moved to its namespace (and
         # overridden); the others are deleted from the build.
         deployed = {_key(d.object): d.object for d in env.workloads}
         for in_base in workloads:
             tier.add_patch(in_base.manifest, in_base.object, deployed.get(_key(in_base.object)))
-        tiers.append(tier)
-    for tier in tiers:
         tier.write(env)
-    tree[f"{folder}/{KUSTOMIZATION}"] = _kustomization(resources=[tier.folder.rpartition("/")[2] for tier in tiers])
+        tiers.append(WORKLOADS_TIER)
+    tree[f"{folder}/{KUSTOMIZATION}"] = _kustomization(resources=tiers)
     return tree, problems
 
 
-class _Tier:
-    """One tier's folder of an overlay, filled in: its resources, its objects and its patches."""
+class _Kustomized:
+    """A folder of an overlay that builds a base folder in the environment: the base, the objects
+    only the environment has, the environment's namespace, labels and annotations, and patches."""
 
-    def __init__(self, folder: str, tree: Tree, problems: list[Problem]) -> None:
+    def __init__(self, folder: str, base: str, tree: Tree, problems: list[Problem]) -> None:
         self.folder, self.tree, self.problems = folder, tree, problems
-        self.resources: list[str] = []
+        self.resources = [base]
         self.patches: list[dict[str, str]] = []
 
     def add_object(self, obj: dict[str, Any]) -> None:
@@ -178,7 +191,7 @@ class _Tier:
     def write(self, env: EnvironmentBuild) -> None:
         settings = env.settings
         self.tree[f"{self.folder}/{KUSTOMIZATION}"] = _kustomization(
-            resources=sorted(self.resources) or None,
+            resources=sorted(self.resources),
             namespace=settings.namespace,
             labels=[{"pairs": dict(sorted(settings.labels.items()))}] if settings.labels else None,
             commonAnnotations=dict(sorted(settings.annotations.items())) if settings.annotations else None,
