@@ -166,6 +166,32 @@ def test_an_application_set_covers_every_argo_cd_environment(tmp_path: Path) -> 
     ]
 
 
+@pytest.mark.parametrize("application_set", [False, True])
+def test_argo_cd_can_sync_the_rendered_files_without_a_build(tmp_path: Path, application_set: bool) -> None:
+    delivery = {**BOTH, "argocd": {**BOTH["argocd"], "source": "rendered", "applicationSet": application_set}}
+    project = _project(tmp_path, delivery=delivery)
+    lg.compile_project(project)
+    assert sorted(p.name for p in (tmp_path / "rendered").iterdir()) == ["dev"]  # Flux builds prod's overlay
+    assert not (tmp_path / "rendered" / "dev" / "kustomization.yaml").exists()  # so Argo CD reads a directory
+    clusters = lg.load_project(project).build.clusters()
+    if application_set:
+        [argo] = clusters["clusters/_argocd"]
+        [element] = argo["spec"]["generators"][0]["list"]["elements"]
+        assert element["path"] == "deploy/rendered/dev"
+        sources = argo["spec"]["template"]["spec"]["sources"]
+        assert [source["path"] for source in sources] == ["{{.path}}"]
+    else:
+        [argo] = clusters["clusters/dev"]
+        assert [source["path"] for source in argo["spec"]["sources"]] == ["deploy/rendered/dev"]
+    validate_object(argo)
+    assert lg.check_project(project).up_to_date
+    delivery["argocd"]["source"] = "overlays"
+    _project(tmp_path, delivery=delivery)
+    report = lg.compile_project(project)  # back to the overlays: the rendered files go
+    assert {c.path for c in report.changes if c.change == "deleted"} >= {"rendered/dev/namespace.llm-dev.yaml"}
+    assert not (tmp_path / "rendered").exists()
+
+
 def test_nothing_is_delivered_without_delivery_and_nothing_of_argo_cd_lands_in_flux_overlays(tmp_path: Path) -> None:
     plain = write_project(tmp_path / "plain", _engine_and_vllm(), ENVIRONMENTS)
     lg.compile_project(plain)

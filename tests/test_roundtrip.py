@@ -34,13 +34,15 @@ FIXTURE_SPECS = sorted(p for p in (FIXTURES / "render").glob("*.yaml") if not p.
 
 def assert_round_trip(project: Path) -> lg.LoadedProject:
     """Compile ``project``; every overlay must build to what render gives, and so must each
-    folder a delivery object names (a tier, for Flux); the bases to what the specs as written
+    folder a delivery object names (a tier, or a rendered folder read as plain files); the bases to what the specs as written
     give, and each clusters/ folder to its delivery objects, each valid for its CRD."""
     lg.compile_project(project)
     loaded = lg.load_project(project)
     environments = loaded.build.environments
     clusters = loaded.build.clusters()
     named = {path for objects in clusters.values() for obj in objects for path in _paths_named(obj)}
+    plain = {path for path in named if path.startswith("rendered/")}  # read as a directory, not built
+    named -= plain
     expected = {f"overlays/{env.name}": env.objects() for env in environments}
     expected.update(
         (f"overlays/{env.name}/{tier}", objects) for env in environments for tier, objects in env.tiers().items()
@@ -52,9 +54,10 @@ def assert_round_trip(project: Path) -> lg.LoadedProject:
         if folder in built:
             assert built[folder] == objects, f"{folder} builds to other objects than render gives"
     for env in environments:
-        if loaded.build.project.rendered:
+        if loaded.build.project.rendered or f"rendered/{env.name}" in plain:
             rendered = sorted((loaded.output / "rendered" / env.name).glob("*.yaml"))
-            assert sort_objects(doc for path in rendered for doc in load_all(path.read_text())) == env.objects()
+            built[f"rendered/{env.name}"] = sort_objects(doc for path in rendered for doc in load_all(path.read_text()))
+            assert built[f"rendered/{env.name}"] == env.objects()
     for folder, objects in clusters.items():
         assert built[folder] == sort_objects(objects), folder
         for obj in objects:
@@ -325,6 +328,7 @@ def _delivery(draw: st.DrawFn, environments: list[str]) -> dict[str, Any]:
     if argo := [env for env, tool in tools.items() if tool == "argocd"]:
         delivery["argocd"] = {
             "applicationSet": draw(st.booleans()),
+            "source": draw(st.sampled_from(["overlays", "rendered"])),
             "environments": {env: draw(st.sampled_from([{}, {"name": "edge"}])) for env in argo},
         }
     if flux := [env for env, tool in tools.items() if tool == "flux"]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -26,7 +26,7 @@ from ..k8s import checks, podsecurity
 from ..k8s.kinds import pod_template
 from ..models.delivery import ArgoCD, ArgoEnvironment, Delivery, Flux, FluxEnvironment, Repository
 from ..models.project_file import Environment, Project
-from ..naming import ARGOCD, CACHE_TIER, CLUSTERS, OVERLAYS, WORKLOADS_TIER
+from ..naming import ARGOCD, CACHE_TIER, CLUSTERS, OVERLAYS, RENDERED, WORKLOADS_TIER
 from ..read.yamlio import Document
 
 Tool = Literal["argocd", "flux"]
@@ -244,13 +244,24 @@ def _destination(target: ArgoEnvironment, namespace: str) -> dict[str, str]:
     return {"namespace": namespace, "server": target.server}
 
 
-def _sources(repository: Repository, folder: str, tiers: Iterable[str]) -> list[dict[str, str]]:
-    """A source per tier folder of an overlay: Argo CD builds each on its own, so no build holds
-    the whole environment (kustomize's time grows with the square of a build's objects)."""
-    return [
-        {"path": posixpath.join(folder, tier), "repoURL": repository.url, "targetRevision": repository.revision}
-        for tier in tiers
-    ]
+def rendered_environments(project: Project) -> set[str]:
+    """The environments Argo CD syncs from rendered/."""
+    argocd = project.delivery.argocd if project.delivery is not None else None
+    if argocd is None or argocd.source != "rendered":
+        return set()
+    return {env for env, target in targets(project).items() if target.argocd is not None}
+
+
+def _sources(repository: Repository, argocd: ArgoCD, folder: Callable[[str], str], tiers: Iterable[str]) -> Objects:
+    """What an Application syncs of the environment whose folder below overlays/ or rendered/ is
+    ``folder(top)``: a source per tier folder of the overlay (Argo CD builds each on its own, so no
+    build holds the whole environment: kustomize's time grows faster than a build's objects), or
+    the one folder of rendered files."""
+    if argocd.source == "rendered":
+        paths = [folder(RENDERED)]
+    else:
+        paths = [posixpath.join(folder(OVERLAYS), tier) for tier in tiers]
+    return [{"path": path, "repoURL": repository.url, "targetRevision": repository.revision} for path in paths]
 
 
 def _application(
@@ -266,7 +277,7 @@ def _application(
     spec: dict[str, Any] = {
         "destination": _destination(target, namespace),
         "project": argocd.project,
-        "sources": _sources(repository, paths.folder(OVERLAYS, env), tiers),
+        "sources": _sources(repository, argocd, lambda top: paths.folder(top, env), tiers),
     }
     if policy := _sync_policy(argocd):
         spec["syncPolicy"] = policy
@@ -299,7 +310,7 @@ def _application_set(
             "cluster": target.name or "",
             "env": env,
             "namespace": namespace,
-            "path": paths.folder(OVERLAYS, env),
+            "path": paths.folder(RENDERED if argocd.source == "rendered" else OVERLAYS, env),
             "server": target.server if target.name is None else "",
         }
         for env, (namespace, target) in sorted(synced.items())
@@ -307,7 +318,7 @@ def _application_set(
     spec: dict[str, Any] = {
         "destination": {"name": "{{.cluster}}", "namespace": "{{.namespace}}", "server": "{{.server}}"},
         "project": argocd.project,
-        "sources": _sources(repository, "{{.path}}", tiers),
+        "sources": _sources(repository, argocd, lambda _: "{{.path}}", tiers),
     }
     if policy := _sync_policy(argocd):
         spec["syncPolicy"] = policy

@@ -43,6 +43,7 @@ from ..naming import (
 from ..read.inputs import Manifest, Resource
 from ..read.yamlio import dump_all
 from . import smp
+from .delivery import rendered_environments
 from .environments import EnvironmentBuild, ProjectBuild, add_metadata, all_tiers
 
 Tree = dict[str, str]  # POSIX path below the output folder -> file text
@@ -223,11 +224,12 @@ def build_tree(build: ProjectBuild, *, rendered: bool = False) -> Tree:
     """Every file of the tree, with rendered/ when the project or ``rendered`` asks for it; raises
     InvalidInput when an environment's change cannot be patched."""
     tree, problems = _bases(build.base.built, build.base.workloads)
+    synced = rendered_environments(build.project)
     for env in build.environments:
         overlay, found = _overlay(env, build.base.built, build.base.workloads)
         tree.update(overlay)
         problems += found
-        if rendered or build.project.rendered:
+        if rendered or build.project.rendered or env.name in synced:
             tree.update(_objects_folder(f"{RENDERED}/{env.name}", env.objects(), kustomization=False))
     for folder, objects in build.clusters().items():
         tree.update(_objects_folder(folder, objects, kustomization=True))

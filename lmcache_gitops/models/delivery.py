@@ -88,6 +88,11 @@ class ArgoCD(Model):
     """The AppProject of every Application."""
     application_set: bool = False
     """One ApplicationSet for all environments (in clusters/_argocd/) instead of an Application each."""
+    source: Literal["overlays", "rendered"] = "overlays"
+    """What each Application syncs: `overlays`, the environment's tier folders, which the repo-server
+    builds with kustomize; or `rendered`, the plain files of `rendered/<env>/` (written for these
+    environments), which it reads as a directory without a build: for a fleet too large to build
+    within the repo-server's timeout."""
     sync_policy: SyncPolicy = Field(default_factory=SyncPolicy)
     environments: dict[str, ArgoEnvironment] | None = None
     """Per environment it syncs: the destination cluster (default: every environment, in-cluster)."""
