@@ -314,7 +314,7 @@ def main() -> None:
                 per_spec[name][size] = figure.median / size
         print(f"\n{size} specs x {len(ENVIRONMENTS)} environments (seconds: median [min-max] of {options.runs})")
         for name, figure, note in rows:
-            print(f"  {name:<38} {figure!s:<28} {note}")
+            print(f"  {name:<42} {figure!s:<28} {note}")
     for name, sizes in per_spec.items():
         if 1000 in sizes and 10_000 in sizes:
             print(f"\n{name} per spec, 10,000 / 1,000 specs: {sizes[10_000] / sizes[1000]:.2f}x (goal <= 1.3)")

@@ -170,14 +170,24 @@ def test_a_file_it_did_not_generate_is_never_overwritten(project: Path) -> None:
     assert sorted(p.name for p in (project.parent / "bases").rglob("*")) == ["cache", "daemonset.cache.yaml"]
 
 
+@pytest.mark.parametrize("link", ["overlays", "overlays/dev/cache/cache"])
 def test_never_writes_through_a_link_out_of_the_output_folder(
-    project: Path, tmp_path_factory: pytest.TempPathFactory
+    project: Path, tmp_path_factory: pytest.TempPathFactory, link: str
 ) -> None:
     outside = tmp_path_factory.mktemp("outside")
-    (project.parent / "overlays").symlink_to(outside)
-    with pytest.raises(lg.InvalidInput, match="would be written outside"):
+    (project.parent / link).parent.mkdir(parents=True, exist_ok=True)
+    (project.parent / link).symlink_to(outside)
+    with pytest.raises(lg.InvalidInput, match="would be written outside") as err:
         lg.compile_project(project)
     assert list(outside.iterdir()) == []
+    assert all(f"/{link}/" in problem.source for problem in err.value.problems)
+
+
+def test_a_link_that_stays_inside_the_output_folder_is_written_through(project: Path) -> None:
+    (project.parent / "elsewhere").mkdir()
+    (project.parent / "overlays").symlink_to("elsewhere")
+    lg.compile_project(project)
+    assert (project.parent / "elsewhere/dev/cache/kustomization.yaml").is_file()
 
 
 def _tree(folder: Path) -> dict[str, str]:

@@ -73,11 +73,21 @@ def read_owned(path: Path) -> str | None:
     return text if text.startswith(HEADER) and len(data) <= MAX_TREE_FILE else None
 
 
-def _escapes(output: Path, real: Path, folder: str) -> bool:
+def _escapes(output: Path, real: Path, folder: str, known: dict[str, bool]) -> bool:
     """Whether writing into ``folder`` would land outside the output folder, whose resolved path
-    is ``real`` (through a symbolic link)."""
-    target = (output / folder).resolve()
-    return target != real and real not in target.parents
+    is ``real`` (through a symbolic link); ``known`` has the answers for folders asked before. A
+    folder inside whose parent is not a link stays inside, so only links are resolved."""
+    if folder in known:
+        return known[folder]
+    parent = folder.rpartition("/")[0]
+    if parent and _escapes(output, real, parent, known):
+        known[folder] = True
+    elif os.path.islink(output / folder):
+        target = (output / folder).resolve()
+        known[folder] = target != real and real not in target.parents
+    else:
+        known[folder] = False
+    return known[folder]
 
 
 def interrupted(output: Path) -> bool:
@@ -124,12 +134,9 @@ def plan(tree: Mapping[str, str], output: Path, unchanged: Unchanged | None = No
                 )
             )
     real = output.resolve()
-    escapes: dict[str, bool] = {}  # per folder: resolving each path costs more than the rest of the plan
+    escapes: dict[str, bool] = {}
     for relative in tree:
-        folder = relative.rpartition("/")[0]
-        if folder not in escapes:
-            escapes[folder] = _escapes(output, real, folder)
-        if escapes[folder]:
+        if _escapes(output, real, relative.rpartition("/")[0], escapes):
             message = f"would be written outside {output} (a symbolic link leads out of it)"
             problems.append(Problem(str(output / relative), 1, "", message))
     if problems:
