@@ -129,7 +129,7 @@ def _overlay(env: EnvironmentBuild, base: list[Built], workloads: list[Deployed]
     The cache tier is a folder per resource, each with the environment's namespace, labels,
     annotations and the resource's patches: kustomize searches a patch's target among the objects
     of its own kustomization, and transforms each object once, so this builds in half the time of
-    one folder with them all (1000 specs: 22 s instead of 42 s) and gives the same bytes."""
+    one folder with them all (1000 specs: 25 s instead of 42 s) and gives the same bytes."""
     folder = f"{OVERLAYS}/{env.name}"
     tree: Tree = {}
     problems: list[Problem] = []
