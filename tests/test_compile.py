@@ -190,6 +190,25 @@ def test_a_link_that_stays_inside_the_output_folder_is_written_through(project: 
     assert (project.parent / "elsewhere/dev/cache/kustomization.yaml").is_file()
 
 
+@pytest.mark.parametrize("inside", [False, True])
+def test_files_to_delete_behind_a_link_are_deleted_only_inside_the_output_folder(
+    project: Path, tmp_path_factory: pytest.TempPathFactory, inside: bool
+) -> None:
+    lg.compile_project(project, rendered=True)
+    target = project.parent / "elsewhere" if inside else tmp_path_factory.mktemp("outside") / "rendered"
+    (project.parent / "rendered").rename(target)
+    (project.parent / "rendered").symlink_to(target)
+    before = sorted(target.rglob("*"))
+    if inside:  # dropping rendered/ deletes its files through the link, and keeps the link
+        lg.compile_project(project)
+        assert list(target.rglob("*.yaml")) == [] and (project.parent / "rendered").is_symlink()
+        assert lg.check_project(project).up_to_date
+        return
+    with pytest.raises(lg.InvalidInput, match="would be deleted outside") as err:
+        lg.compile_project(project)
+    assert sorted(target.rglob("*")) == before and len(err.value.problems) == len(list(target.rglob("*.yaml")))
+
+
 def _tree(folder: Path) -> dict[str, str]:
     """The generated tree below ``folder``: bases/ and overlays/."""
     return {k: v for k, v in _files(folder).items() if k.startswith(("bases/", "overlays/"))}

@@ -20,6 +20,7 @@ import lmcache_gitops as lg
 from lmcache_gitops.files import kustomize
 
 from .helpers import ROOT, kustomize_command, resource, run, validate_object, workload, write_project
+from .test_roundtrip import assert_round_trip
 
 REPOSITORY = {"url": "https://git.example.com/platform/llm.git", "path": "deploy"}
 ENVIRONMENTS = {"dev": {"namespace": "llm-dev"}, "prod": {"namespace": "llm"}}
@@ -190,6 +191,23 @@ def test_argo_cd_can_sync_the_rendered_files_without_a_build(tmp_path: Path, app
     report = lg.compile_project(project)  # back to the overlays: the rendered files go
     assert {c.path for c in report.changes if c.change == "deleted"} >= {"rendered/dev/namespace.llm-dev.yaml"}
     assert not (tmp_path / "rendered").exists()
+
+
+def test_an_environment_that_deploys_nothing_is_synced_or_refused_for_the_rendered_source(tmp_path: Path) -> None:
+    environments = {**ENVIRONMENTS, "empty": {"namespace": "empty", "include": [], "createNamespace": False}}
+    delivery: dict[str, Any] = {"argocd": {"applicationSet": True}}
+    root = {"url": REPOSITORY["url"], "path": "."}  # the round trip reads the paths from the tree's root
+    loaded = assert_round_trip(_project(tmp_path, environments=environments, delivery=delivery, repository=root))
+    assert loaded.build.environment("empty").objects() == []  # its tiers build to nothing, without error
+    delivery["argocd"]["source"] = "rendered"
+    _project(tmp_path, environments=environments, delivery=delivery, repository=root)
+    result = run("compile", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.splitlines()[0] == (
+        "lmcache-gitops.yaml:4: delivery.argocd.source: Argo CD would sync rendered/empty, but environment "
+        '"empty" deploys nothing, and git keeps no empty folder: deploy something there, or sync it '
+        "with source: overlays"
+    )
 
 
 def test_nothing_is_delivered_without_delivery_and_nothing_of_argo_cd_lands_in_flux_overlays(tmp_path: Path) -> None:

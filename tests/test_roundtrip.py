@@ -33,26 +33,30 @@ FIXTURE_SPECS = sorted(p for p in (FIXTURES / "render").glob("*.yaml") if not p.
 
 
 def assert_round_trip(project: Path) -> lg.LoadedProject:
-    """Compile ``project``; every overlay must build to what render gives, and so must each
-    folder a delivery object names (a tier, or a rendered folder read as plain files); the bases to what the specs as written
-    give, and each clusters/ folder to its delivery objects, each valid for its CRD."""
+    """Compile ``project``; every overlay and tier folder must build to what render gives (and
+    each Argo CD Application's sources together to its environment), a rendered folder must hold
+    it; the bases must build to what the specs as written give, and each clusters/ folder to its
+    delivery objects, each valid for its CRD."""
     lg.compile_project(project)
     loaded = lg.load_project(project)
     environments = loaded.build.environments
     clusters = loaded.build.clusters()
-    named = {path for objects in clusters.values() for obj in objects for path in _paths_named(obj)}
+    synced = [entry for objects in clusters.values() for obj in objects for entry in _paths_named(obj)]
+    named = {path for paths, _ in synced for path in paths}
     plain = {path for path in named if path.startswith("rendered/")}  # read as a directory, not built
     named -= plain
     expected = {f"overlays/{env.name}": env.objects() for env in environments}
     expected.update(
-        (f"overlays/{env.name}/{tier}", objects) for env in environments for tier, objects in env.tiers().items()
+        (f"overlays/{env.name}/{tier}", env.tiers().get(tier, []))  # a tier folder may deploy nothing here
+        for env in environments
+        for tier in ("cache", "workloads")
+        if (loaded.output / "overlays" / env.name / tier).is_dir()
     )
     assert named <= expected.keys(), f"delivery objects name folders the tree does not have: {named - expected.keys()}"
-    folders = [*(f"overlays/{env.name}" for env in environments), *sorted(named), *clusters, "bases"]
+    folders = [*expected, *clusters, "bases"]
     built = dict(zip(folders, kustomize_builds([loaded.output / folder for folder in folders]), strict=True))
     for folder, objects in expected.items():
-        if folder in built:
-            assert built[folder] == objects, f"{folder} builds to other objects than render gives"
+        assert built[folder] == objects, f"{folder} builds to other objects than render gives"
     for env in environments:
         if loaded.build.project.rendered or f"rendered/{env.name}" in plain:
             rendered = sorted((loaded.output / "rendered" / env.name).glob("*.yaml"))
@@ -62,26 +66,28 @@ def assert_round_trip(project: Path) -> lg.LoadedProject:
         assert built[folder] == sort_objects(objects), folder
         for obj in objects:
             validate_object(obj)
-            if obj["kind"] == "Application":  # its sources, each built on its own, deploy the environment
-                paths = _paths_named(obj)
-                env = loaded.build.environment(paths[0].split("/")[1])
-                assert sort_objects(o for path in paths for o in built[path]) == env.objects(), folder
+    for paths, whole in synced:  # an Application's sources, each built on its own, deploy its environment
+        if whole:
+            env = loaded.build.environment(paths[0].split("/")[1])
+            assert sort_objects(o for path in paths for o in built[path]) == env.objects(), paths
     base = loaded.build.base
     inputs = lg.Inputs([item.resource for item in base.built], [deployed.manifest for deployed in base.workloads])
     assert built["bases"] == lg.render_objects(inputs)
     return loaded
 
 
-def _paths_named(obj: dict[str, Any]) -> list[str]:
-    """The folders of the tree a delivery object makes its tool build (the tree is the repository root)."""
+def _paths_named(obj: dict[str, Any]) -> list[tuple[list[str], bool]]:
+    """The folders of the tree a delivery object makes its tool sync (the tree is the repository
+    root), each with whether they deploy a whole environment: a Flux Kustomization's one tier,
+    or an Argo CD Application's sources (one per element of an ApplicationSet)."""
     if obj["kind"] == "Kustomization":
-        return [obj["spec"]["path"].removeprefix("./")]
+        return [([obj["spec"]["path"].removeprefix("./")], False)]
     if obj["kind"] == "Application":
-        return [source["path"] for source in obj["spec"]["sources"]]
+        return [([source["path"] for source in obj["spec"]["sources"]], True)]
     if obj["kind"] == "ApplicationSet":
         sources = obj["spec"]["template"]["spec"]["sources"]
         elements = obj["spec"]["generators"][0]["list"]["elements"]
-        return [s["path"].replace("{{.path}}", e["path"]) for e in elements for s in sources]
+        return [([s["path"].replace("{{.path}}", e["path"]) for s in sources], True) for e in elements]
     return []
 
 
@@ -118,6 +124,7 @@ def test_fixtures_round_trip_in_three_environments(path: Path, tmp_path: Path) -
             "namespace", None
         )
     environments = {
+        "none": {"namespace": "none", "include": []},  # an empty cache tier builds to nothing
         "same": {"namespace": "default"},
         "moved": {"namespace": "elsewhere", "labels": {"env": "moved"}, "annotations": {"owner": "platform"}},
         "changed": {
@@ -399,6 +406,10 @@ def projects(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str, Any]]:
             "annotations": draw(st.dictionaries(NAMES, st.just("v"), max_size=1)),
             "overrides": overrides,
         }
+        # An environment that deploys none of the inputs: an empty tier, or only its Namespace
+        # (with nothing at all, Argo CD's rendered source is an error, tested on its own).
+        if environments[env]["createNamespace"] is not False and draw(st.integers(0, 3)) == 0:
+            environments[env] = {**environments[env], "include": [], "overrides": {}}
     return documents, environments
 
 

@@ -63,6 +63,8 @@ def _build(arguments: tuple[str, ...], folder: Path) -> Build:
     result = subprocess.run([*arguments, str(folder)], capture_output=True, text=True, check=False)
     if result.returncode != 0 or result.stderr:
         return Build(folder, [], result.stderr.strip() or f"exit code {result.returncode}")
+    if not result.stdout.strip():  # a folder that deploys nothing (an environment that includes none of the inputs)
+        return Build(folder, [], None)
     documents, problems = load_documents(result.stdout, str(folder))
     if problems:
         return Build(folder, [], f"its output is not YAML: {problems[0].message}")

@@ -135,9 +135,9 @@ def plan(tree: Mapping[str, str], output: Path, unchanged: Unchanged | None = No
             )
     real = output.resolve()
     escapes: dict[str, bool] = {}
-    for relative in tree:
+    for relative in [*tree, *(relative for relative in owned if relative not in tree)]:
         if _escapes(output, real, relative.rpartition("/")[0], escapes):
-            message = f"would be written outside {output} (a symbolic link leads out of it)"
+            message = f"would be {'written' if relative in tree else 'deleted'} outside {output} (a symbolic link leads out of it)"
             problems.append(Problem(str(output / relative), 1, "", message))
     if problems:
         raise InvalidInput(problems)
@@ -311,6 +311,6 @@ def _complete(output: Path) -> None:
 
 
 def _remove_empty_parents(folder: Path, output: Path) -> None:
-    while folder != output and folder.is_dir() and not any(folder.iterdir()):
+    while folder != output and not folder.is_symlink() and folder.is_dir() and not any(folder.iterdir()):
         folder.rmdir()
         folder = folder.parent

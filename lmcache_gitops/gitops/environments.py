@@ -399,6 +399,7 @@ def build_project(
     problems += found
     warnings = list(base.warnings)
     targets = delivery.targets(project)
+    rendered = delivery.rendered_environments(project)
     services = addresses.services(chain(base.objects(), (m.data for m in inputs.manifests)))
     environments = []
     for env_name, env in sorted(project.environments.items()):
@@ -432,6 +433,14 @@ def build_project(
             reported += [p for p in new if (p.source, p.line, p.path) not in seen]
         if target is not None and target.tool == "argocd":
             compiled_env = _in_waves(compiled_env)
+            if env_name in rendered and not compiled_env.objects():
+                problems.append(
+                    document.problem(
+                        ("delivery", "argocd", "source"),
+                        f'Argo CD would sync rendered/{env_name}, but environment "{env_name}" deploys nothing, '
+                        "and git keeps no empty folder: deploy something there, or sync it with source: overlays",
+                    )
+                )
         environments.append(compiled_env)
     if problems:
         raise InvalidInput(problems)

@@ -153,7 +153,7 @@ def _overlay(env: EnvironmentBuild, base: list[Built], workloads: list[Deployed]
                 leaf.add_object(new)
         leaf.write(env)
         parts.append(item.resource.name)
-    tree[f"{cache}/{KUSTOMIZATION}"] = _kustomization(resources=sorted(parts) or None)
+    tree[f"{cache}/{KUSTOMIZATION}"] = _kustomization(resources=sorted(parts))  # kustomize refuses one without fields
     tiers = [CACHE_TIER]
     if workloads:
         tier = _Kustomized(f"{folder}/{WORKLOADS_TIER}", f"../../../{BASES}/{WORKLOADS}", tree, problems)
