@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -252,15 +252,17 @@ def rendered_environments(project: Project) -> set[str]:
     return {env for env, target in targets(project).items() if target.argocd is not None}
 
 
-def _sources(repository: Repository, argocd: ArgoCD, folder: Callable[[str], str], tiers: Iterable[str]) -> Objects:
-    """What an Application syncs of the environment whose folder below overlays/ or rendered/ is
-    ``folder(top)``: a source per tier folder of the overlay (Argo CD builds each on its own, so no
-    build holds the whole environment: kustomize's time grows faster than a build's objects), or
-    the one folder of rendered files."""
-    if argocd.source == "rendered":
-        paths = [folder(RENDERED)]
-    else:
-        paths = [posixpath.join(folder(OVERLAYS), tier) for tier in tiers]
+def _synced_top(argocd: ArgoCD) -> str:
+    """The top folder of the tree Argo CD syncs an environment's folder of."""
+    return RENDERED if argocd.source == "rendered" else OVERLAYS
+
+
+def _sources(repository: Repository, argocd: ArgoCD, folder: str, tiers: Iterable[str]) -> Objects:
+    """What an Application syncs of the environment whose folder below `_synced_top` is ``folder``:
+    a source per tier folder of the overlay (Argo CD builds each on its own, so no build holds the
+    whole environment: kustomize's time grows faster than a build's objects), or the one folder of
+    rendered files."""
+    paths = [folder] if argocd.source == "rendered" else [posixpath.join(folder, tier) for tier in tiers]
     return [{"path": path, "repoURL": repository.url, "targetRevision": repository.revision} for path in paths]
 
 
@@ -270,14 +272,14 @@ def _application(
     argocd: ArgoCD,
     paths: Paths,
     env: str,
-    destination: tuple[str, ArgoEnvironment],
+    namespace: str,
+    target: ArgoEnvironment,
     tiers: Iterable[str],
 ) -> dict[str, Any]:
-    namespace, target = destination
     spec: dict[str, Any] = {
         "destination": _destination(target, namespace),
         "project": argocd.project,
-        "sources": _sources(repository, argocd, lambda top: paths.folder(top, env), tiers),
+        "sources": _sources(repository, argocd, paths.folder(_synced_top(argocd), env), tiers),
     }
     if policy := _sync_policy(argocd):
         spec["syncPolicy"] = policy
@@ -310,7 +312,7 @@ def _application_set(
             "cluster": target.name or "",
             "env": env,
             "namespace": namespace,
-            "path": paths.folder(RENDERED if argocd.source == "rendered" else OVERLAYS, env),
+            "path": paths.folder(_synced_top(argocd), env),
             "server": target.server if target.name is None else "",
         }
         for env, (namespace, target) in sorted(synced.items())
@@ -318,7 +320,7 @@ def _application_set(
     spec: dict[str, Any] = {
         "destination": {"name": "{{.cluster}}", "namespace": "{{.namespace}}", "server": "{{.server}}"},
         "project": argocd.project,
-        "sources": _sources(repository, argocd, lambda _: "{{.path}}", tiers),
+        "sources": _sources(repository, argocd, "{{.path}}", tiers),
     }
     if policy := _sync_policy(argocd):
         spec["syncPolicy"] = policy
@@ -451,9 +453,9 @@ def cluster_objects(project: Project, tree: str, tiers: dict[str, dict[str, Obje
                 _application_set(delivery.name, repository, argocd, paths, argo_targets, every)
             ]
         else:
-            for env, destination in argo_targets.items():
+            for env, (namespace, argo) in argo_targets.items():
                 folders[f"{CLUSTERS}/{env}"] = [
-                    _application(delivery.name, repository, argocd, paths, env, destination, tiers[env])
+                    _application(delivery.name, repository, argocd, paths, env, namespace, argo, tiers[env])
                 ]
     if flux is not None:
         for env, target in found.items():
