@@ -15,6 +15,7 @@ from .errors import Problem as Problem
 from .errors import one_line
 from .files import cache as compile_cache
 from .files import git, kustomize, sources, treeio
+from .gitops import incremental
 from .gitops.diff import FieldDiff as FieldDiff
 from .gitops.diff import ObjectDiff as ObjectDiff
 from .gitops.diff import ProjectDiff as ProjectDiff
@@ -380,37 +381,67 @@ def render_environment(
 
 
 def _write(loaded: LoadedProject, output: Path, *, rendered: bool, lock_timeout: float = treeio.LOCK_TIMEOUT) -> Report:
-    report, _ = _written(loaded, output, rendered=rendered, lock_timeout=lock_timeout)
+    compiled = _Compiled.whole(loaded, rendered, remember=False)
+    report, _ = _written(replace(compiled, output=output), lock_timeout=lock_timeout)
     return report
 
 
-def _written(
-    loaded: LoadedProject, output: Path, *, rendered: bool, lock_timeout: float, cache: bool = False
-) -> tuple[Report, dict[str, str]]:
+@dataclass(frozen=True)
+class _Compiled:
+    """A project's tree, and what the compile cache remembers of how it was made."""
+
+    file: Path
+    output: Path
+    text: str  # the project file
+    patterns: dict[str, list[str]]  # its input globs
+    sources: tuple[Source, ...]
+    tree: Tree
+    warnings: list[Problem]
+    entries: incremental.Entries
+
+    @classmethod
+    def whole(cls, loaded: LoadedProject, rendered: bool, *, remember: bool) -> _Compiled:
+        """The tree of a loaded project (with ``remember``, the entries its record keeps)."""
+        base, settings = loaded.build.base, loaded.build.project
+        entries = incremental.entries([b.resource for b in base.built], [d.manifest for d in base.workloads])
+        return cls(
+            loaded.file,
+            loaded.output,
+            loaded.text,
+            {"specs": settings.specs, "workloads": settings.workloads},
+            loaded.sources,
+            loaded.tree(rendered=rendered),
+            loaded.build.warnings,
+            entries if remember else {},
+        )
+
+
+def _written(compiled: _Compiled, *, lock_timeout: float, cache: bool = False) -> tuple[Report, dict[str, str]]:
     """The report of writing the tree, and the hash of each of its files (with ``cache``: the
     last record vouches for the files it holds unchanged, which are not read)."""
-    tree = loaded.tree(rendered=rendered)
-    tree_hashes = compile_cache.hashes(tree) if cache else {}
-    with treeio.locked(output, lock_timeout):
-        treeio.recover(output)
-        changes = treeio.plan(tree, output, compile_cache.unchanged(loaded.file, tree_hashes) if cache else None)
+    tree_hashes = compile_cache.hashes(compiled.tree) if cache else {}
+    unchanged = compile_cache.unchanged(compiled.file, tree_hashes) if cache else None
+    with treeio.locked(compiled.output, lock_timeout):
+        treeio.recover(compiled.output)
+        changes = treeio.plan(compiled.tree, compiled.output, unchanged)
         if changes:
-            treeio.apply(changes, output)
-    return Report(changes, written=bool(changes), output=str(output), warnings=loaded.build.warnings), tree_hashes
+            treeio.apply(changes, compiled.output)
+    report = Report(changes, written=bool(changes), output=str(compiled.output), warnings=compiled.warnings)
+    return report, tree_hashes
 
 
-def _remember(loaded: LoadedProject, rendered: bool, tree_hashes: dict[str, str]) -> None:
+def _remember(compiled: _Compiled, allow_skip: bool, rendered: bool, tree_hashes: dict[str, str]) -> None:
     """Record what the project compiled to, for the next compile or check (see files/cache.py)."""
-    settings = loaded.build.project
     compile_cache.store(
-        Source(str(loaded.file), loaded.text),
-        {"specs": settings.specs, "workloads": settings.workloads},
-        loaded.sources,
-        loaded.output,
-        compile_cache.options(allow_skip=loaded.allow_skip, rendered=rendered),
+        Source(str(compiled.file), compiled.text),
+        compiled.patterns,
+        compiled.sources,
+        compiled.output,
+        compile_cache.options(allow_skip=allow_skip, rendered=rendered),
         tree_hashes,
-        loaded.build.warnings,
+        compiled.warnings,
         secrets.verdicts(),
+        incremental.Last({s.name: s.text for s in compiled.sources}, compiled.entries, compiled.tree),
     )
 
 
@@ -421,6 +452,39 @@ def _cached(path: str | Path, allow_skip: bool, rendered: bool, *, check: bool) 
     if report is None:
         secrets.remember(compile_cache.verdicts(Path(path)))
     return report
+
+
+def _recompiled(file: Path, allow_skip: bool, rendered: bool) -> _Compiled | None:
+    """The tree from the last compile's and the inputs that changed since (gitops/incremental.py),
+    or None: then only a whole compile can tell, and reports every problem there is."""
+    try:
+        (text,) = read_sources([file])
+        document = _project_document(text)
+        settings = _settings(document)
+    except InvalidInput:
+        return None
+    output, problems = sources.output_folder(settings, document, file.parent)
+    tree, more = sources.tree_in_repository(settings, document, file.parent)
+    found, unread = sources.read_project_inputs(settings, document, file.parent)
+    options = compile_cache.options(allow_skip=allow_skip, rendered=rendered)
+    last = None if problems or more or unread else compile_cache.last(text, output, options)
+    if last is None:
+        return None
+    made = incremental.recompile(
+        settings, document, last.last, found, allow_skip=allow_skip, tree=tree, rendered=rendered
+    )
+    if made is None:
+        return None
+    patterns = {"specs": settings.specs, "workloads": settings.workloads}
+    return _Compiled(file, output, text.text, patterns, tuple(found), made.tree, last.warnings, made.entries)
+
+
+def _compiled_tree(path: str | Path, allow_skip: bool, rendered: bool, *, cache: bool, remember: bool) -> _Compiled:
+    """The project's tree: with ``cache``, from the last compile's when little changed; else
+    compiled whole (with ``remember``, with what the next compile recompiles from)."""
+    if cache and (made := _recompiled(Path(path), allow_skip, rendered)) is not None:
+        return made
+    return _Compiled.whole(load_project(path, allow_skip=allow_skip), rendered, remember=remember)
 
 
 def compile_project(
@@ -446,10 +510,10 @@ def compile_project(
     """
     if cache and (report := _cached(path, allow_skip, rendered, check=False)) is not None:
         return report
-    loaded = load_project(path, allow_skip=allow_skip)
-    report, tree_hashes = _written(loaded, loaded.output, rendered=rendered, lock_timeout=lock_timeout, cache=cache)
+    compiled = _compiled_tree(path, allow_skip, rendered, cache=cache, remember=cache)
+    report, tree_hashes = _written(compiled, lock_timeout=lock_timeout, cache=cache)
     if cache:
-        _remember(loaded, rendered, tree_hashes)
+        _remember(compiled, allow_skip, rendered, tree_hashes)
     return report
 
 
@@ -465,11 +529,10 @@ def check_project(
     """
     if cache and (report := _cached(path, allow_skip, rendered, check=True)) is not None:
         return report
-    loaded = load_project(path, allow_skip=allow_skip)
-    tree = loaded.tree(rendered=rendered)
-    same = compile_cache.unchanged(loaded.file, compile_cache.hashes(tree)) if cache else None
-    changes = treeio.plan(tree, loaded.output, same)
-    return Report(changes, written=False, output=str(loaded.output), warnings=loaded.build.warnings)
+    compiled = _compiled_tree(path, allow_skip, rendered, cache=cache, remember=False)
+    same = compile_cache.unchanged(compiled.file, compile_cache.hashes(compiled.tree)) if cache else None
+    changes = treeio.plan(compiled.tree, compiled.output, same)
+    return Report(changes, written=False, output=str(compiled.output), warnings=compiled.warnings)
 
 
 def diff_project(

@@ -42,7 +42,7 @@ def _tree(folder: Path) -> dict[str, str]:
 
 def _some_tree_file(folder: Path, index: int) -> Path:
     files = sorted(file for _, file, _ in treeio.tree_files(folder))
-    return files[index % len(files)]
+    return Path(files[index % len(files)])
 
 
 def _edit(folder: Path, edit: tuple[str, int]) -> None:
@@ -137,7 +137,7 @@ def test_the_secret_scan_asks_detect_secrets_only_about_strings_no_compile_has_s
     code, loaded, output = compile_()
     assert (code, loaded) == ("1", "True")
     assert "spec.extraArgs[0]: looks like a secret (AWS Access Key)" in output
-    record = next((tmp_path / treeio.STATE / cache.CACHE).glob("*.json"))
+    record = tmp_path / treeio.STATE / cache.CACHE / f"{project.name}.json"
     assert cache.verdicts(project)  # kept by the last good compile, for the scanner that gave them
     record.write_text(record.read_text().replace('"scanner": "', '"scanner": "another '))
     assert cache.verdicts(project) == {}
@@ -149,7 +149,7 @@ def test_a_record_of_another_version_or_options_is_never_used(tmp_path: Path) ->
     options = cache.options(allow_skip=False, rendered=False)
     assert cache.cached_report(project, options, check=True) is not None
     assert cache.cached_report(project, cache.options(allow_skip=False, rendered=True), check=True) is None
-    record = next((tmp_path / treeio.STATE / cache.CACHE).glob("*.json"))
+    record = tmp_path / treeio.STATE / cache.CACHE / f"{project.name}.json"
     record.write_text(record.read_text().replace('"format": 1', '"format": 0'))
     assert cache.cached_report(project, options, check=True) is None
 
@@ -159,7 +159,7 @@ def test_a_compile_refreshes_the_stat_of_a_file_rewritten_with_the_same_bytes(tm
     lg.compile_project(project)
     file = _some_tree_file(tmp_path, 0)
     file.write_bytes(file.read_bytes())  # as a checkout does
-    record = next((tmp_path / treeio.STATE / cache.CACHE).glob("*.json"))
+    record = tmp_path / treeio.STATE / cache.CACHE / f"{project.name}.json"
     relative = file.relative_to(tmp_path).as_posix()
     stale = json.loads(record.read_text())["files"][relative]
     options = cache.options(allow_skip=False, rendered=False)

@@ -21,13 +21,18 @@ import json
 import os
 import stat
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import Problem
 from ..gitops.drift import Report
 from ..naming import TOP_FOLDERS, VERSION
 from ..read.source import Source
 from . import sources, treeio
+
+if TYPE_CHECKING:  # a compile that has nothing to do answers without loading the compiler
+    from ..gitops import incremental
 
 CACHE = "cache"  # below the state folder beside the project file
 _FORMAT = 1  # of the record; another one is never read
@@ -182,15 +187,17 @@ def store(
     tree_hashes: Mapping[str, str],
     warnings: Sequence[Problem],
     scanned: Mapping[str, Sequence[str]],
+    compiled: incremental.Last,
 ) -> None:
     """Record that ``project`` with ``inputs`` compiled to the tree of ``tree_hashes``, just
     written into ``output``, with the stat each of its files has there, and the secret scan's
-    verdict on each string of the inputs."""
+    verdict on each string of the inputs; and, for a compile after a change, the inputs, the
+    entries of their documents and the tree of ``compiled``."""
     files: dict[str, list[object]] = {}
     for relative, digest in tree_hashes.items():
         files[relative] = [digest]
         try:
-            info = os.lstat(output / relative)
+            info = os.lstat(os.path.join(output, relative))
         except OSError:
             continue
         if stat.S_ISREG(info.st_mode):
@@ -206,10 +213,47 @@ def store(
         "scanned": {"scanner": _scanner(), "verdicts": scanned},
     }
     _write(Path(project.name), record)
+    if compiled.entries:
+        made = {
+            "format": _FORMAT,
+            "settings": _digest(project, [], output, options),
+            "inputs": compiled.inputs,
+            "entries": {file: [entry.to_json() for entry in found] for file, found in compiled.entries.items()},
+            "tree": compiled.tree,
+            "warnings": record["warnings"],
+        }
+        _write(Path(project.name), made, _last_path(Path(project.name)))
 
 
-def _write(project_file: Path, record: Mapping[str, object]) -> None:
-    path = _record_path(project_file)
+@dataclass(frozen=True)
+class LastCompile:
+    last: incremental.Last
+    warnings: list[Problem]
+
+
+def last(project: Source, output: Path, options: Mapping[str, bool]) -> LastCompile | None:
+    """What the last compile of ``project`` read and made, if it compiled with the same
+    lmcache-gitops, options, project file and output folder (see gitops/incremental.py)."""
+    from ..gitops import incremental
+
+    try:
+        data = json.loads(_last_path(Path(project.name)).read_text(encoding="utf-8"))
+        if data["format"] != _FORMAT or data["settings"] != _digest(project, [], output, options):
+            return None
+        inputs, tree = dict(data["inputs"]), dict(data["tree"])
+        entries = {str(f): [incremental.Entry.from_json(e) for e in found] for f, found in data["entries"].items()}
+        warnings = [Problem(*warning) for warning in data["warnings"]]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):  # none, or written otherwise: not used
+        return None
+    return LastCompile(incremental.Last(inputs, entries, tree), warnings)
+
+
+def _last_path(project_file: Path) -> Path:
+    return project_file.parent / treeio.STATE / CACHE / f"{project_file.name}.last.json"
+
+
+def _write(project_file: Path, record: Mapping[str, object], path: Path | None = None) -> None:
+    path = path or _record_path(project_file)
     treeio.state_folder(project_file.parent)
     path.parent.mkdir(exist_ok=True)
     pending = path.with_name(f"{path.name}.{os.getpid()}")

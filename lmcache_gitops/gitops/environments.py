@@ -180,6 +180,11 @@ def _resolve(name: str, known: Selectors) -> tuple[str | None, str | None]:
     return None, f"no resource or workload named {json.dumps(name)} among the inputs (they are {listed})"
 
 
+def resolves(name: str, known: Selectors) -> bool:
+    """Whether ``name`` selects one input (as `_resolve` finds it, without saying why not)."""
+    return len(known.get(name, ())) == 1
+
+
 def _included(env: Environment, known: Selectors) -> set[str] | None:
     if env.include is None:
         return None

@@ -208,6 +208,20 @@ def _objects_folder(folder: str, objects: list[dict[str, Any]], *, kustomization
     return tree
 
 
+def shared_file(path: str) -> bool:
+    """Whether a file of the tree holds what every input adds to (a kustomization listing the
+    resources or objects, an environment's Namespace, what syncs it) rather than what one
+    resource or object of the user's makes."""
+    top, *rest = path.split("/")
+    if top == BASES:
+        return rest in ([KUSTOMIZATION], [WORKLOADS, KUSTOMIZATION])
+    if top == OVERLAYS:  # <env>/kustomization.yaml, and the files of its tier folders themselves
+        return len(rest) <= 3
+    if top == RENDERED:  # the Namespace, and any object of the user's of that kind
+        return rest[-1].startswith("namespace.")
+    return True  # clusters/
+
+
 def builds(build: ProjectBuild) -> dict[str, list[dict[str, Any]]]:
     """Per folder of the tree that kustomize builds (each is a path Argo CD, Flux or a user
     points at), exactly the objects `kustomize build <folder>` must give."""

@@ -283,7 +283,7 @@ def parse_manifest(document: Document, default_namespace: str) -> tuple[Manifest
     ), rules
 
 
-def _is_manifest(data: Any) -> bool:
+def is_manifest(data: Any) -> bool:
     """A document of the user's own: any apiVersion but the operator's and lmcache-gitops's (whose
     documents, like ones without an apiVersion, are checked as custom resources)."""
     if not isinstance(data, dict):
@@ -308,7 +308,7 @@ def load(sources: Iterable[Source], default_namespace: str) -> tuple[Inputs, lis
         documents, found = load_documents(source.text, source.name)
         problems.extend(found)
         for document in documents:
-            if _is_manifest(document.data):
+            if is_manifest(document.data):
                 manifest, found = parse_manifest(document, default_namespace)
                 if manifest is not None:
                     inputs.manifests.append(manifest)

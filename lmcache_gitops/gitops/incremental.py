@@ -1,0 +1,272 @@
+"""A compile after some input documents changed: the last compile's tree, with the files of what
+the change reaches made again, or None when only a whole compile can tell.
+
+Documents are grouped by what they name: one mentions another when a word of its keys or values
+is the other's name, or starts with it followed by `-` or `.` (what the operator generates and
+dials: `<name>-connection`, `<name>.<namespace>.svc`); an LMCacheConfig, which selects pods by
+their labels, is grouped with every object of the user's. Every check and every reference of a
+compile stays inside such a group, so a group compiled alone, as a project of its own, makes
+the same files for its resources and objects as the whole project does. The files every input
+adds to (the kustomizations that list them, an environment's Namespace, clusters/) are made
+whole only by a whole compile: the group must make the same ones before and after the change.
+
+Anything else is a whole compile: another set of files or documents, a document renamed, a
+problem or warning anywhere in the group, a file of the group that the last tree does not have
+as the group makes it, a group that holds most of the project.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import InvalidInput
+from ..models.project_file import Project
+from ..read import inputs as reading
+from ..read.source import Source
+from ..read.yamlio import Document, load_documents
+from .environments import build_project, resolves, selectors
+from .tree import Tree, build_tree, shared_file
+
+_WORD = re.compile(r"[a-z0-9][a-z0-9.-]*")
+_CONFIG = "LMCacheConfig"  # selects the pods it wires by labels, not by name
+MOST = 0.5  # of the documents: a larger group compiles about as fast whole
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What a compile remembers of one input document: where it starts, what it is, and the
+    names of the project's documents it mentions."""
+
+    line: int
+    identity: tuple[str, ...]  # apiVersion, kind, namespace as written, name
+    mentions: tuple[str, ...]
+
+    def to_json(self) -> list[Any]:
+        return [self.line, list(self.identity), list(self.mentions)]
+
+    @classmethod
+    def from_json(cls, data: Any) -> Entry:
+        line, identity, mentions = data
+        return cls(int(line), tuple(map(str, identity)), tuple(map(str, mentions)))
+
+
+Entries = dict[str, list[Entry]]  # input file -> its documents, in order
+
+
+def _identity(data: Any) -> tuple[str, ...]:
+    body = data if isinstance(data, dict) else {}
+    metadata = body.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
+    found = (body.get("apiVersion"), body.get("kind"), metadata.get("namespace"), metadata.get("name"))
+    return tuple("" if value is None else str(value) for value in found)
+
+
+def _words(value: Any) -> Iterator[str]:
+    """Every word of every key and scalar below ``value``."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _WORD.findall(str(key).lower())
+            yield from _words(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _words(item)
+    elif value is not None and not isinstance(value, bool):
+        yield from _WORD.findall(str(value).lower())
+
+
+def _mentions(data: Any, names: frozenset[str]) -> tuple[str, ...]:
+    found = set()
+    for word in _words(data):
+        if word in names:
+            found.add(word)
+        for cut in (match.start() for match in re.finditer(r"[-.]", word)):
+            if word[:cut] in names:
+                found.add(word[:cut])
+    return tuple(sorted(found))
+
+
+def _start(document: Document) -> int:
+    return document.lines.get((), 1)
+
+
+def _entries(documents: Sequence[Document], names: frozenset[str]) -> list[Entry]:
+    return [Entry(_start(d), _identity(d.data), _mentions(d.data, names)) for d in documents]
+
+
+def entries(resources: Iterable[reading.Resource], manifests: Iterable[reading.Manifest]) -> Entries:
+    """The entry of every document of the inputs, by file and in file order."""
+    found: dict[str, list[Document]] = {}
+    for document in [*(r.document for r in resources), *(m.document for m in manifests)]:
+        found.setdefault(document.source, []).append(document)
+    names = frozenset(_identity(d.data)[3] for documents in found.values() for d in documents)
+    return {source: _entries(sorted(docs, key=_start), names) for source, docs in found.items()}
+
+
+@dataclass(frozen=True)
+class Last:
+    """What the last compile of the project read and made."""
+
+    inputs: dict[str, str]  # input file -> text, in the order read
+    entries: Entries
+    tree: Tree
+
+
+@dataclass(frozen=True)
+class Recompiled:
+    tree: Tree
+    entries: Entries
+
+
+DocumentId = tuple[str, int]  # input file, index in it
+
+
+class _Groups:
+    """Union-find over the documents."""
+
+    def __init__(self) -> None:
+        self.parent: dict[DocumentId, DocumentId] = {}
+
+    def find(self, item: DocumentId) -> DocumentId:
+        root = self.parent.setdefault(item, item)
+        while root != self.parent[root]:
+            root = self.parent[root]
+        while self.parent[item] != root:
+            self.parent[item], item = root, self.parent[item]
+        return root
+
+    def join(self, one: DocumentId, other: DocumentId) -> None:
+        self.parent[self.find(one)] = self.find(other)
+
+
+def _group(reached: set[DocumentId], versions: Sequence[Entries]) -> set[DocumentId]:
+    """The documents grouped with ``reached`` in any of ``versions`` of the entries."""
+    groups = _Groups()
+    for version in versions:
+        named: dict[str, list[DocumentId]] = {}
+        manifests, configs = [], []
+        for source, found in version.items():
+            for index, entry in enumerate(found):
+                named.setdefault(entry.identity[3], []).append((source, index))
+                if reading.is_manifest({"apiVersion": entry.identity[0], "kind": entry.identity[1]}):
+                    manifests.append((source, index))
+                elif entry.identity[1] == _CONFIG:
+                    configs.append((source, index))
+        for source, found in version.items():
+            for index, entry in enumerate(found):
+                for name in entry.mentions:
+                    for other in named.get(name, ()):
+                        groups.join((source, index), other)
+        for config in configs:
+            for manifest in manifests:
+                groups.join(config, manifest)
+    roots = {groups.find(item) for item in reached}
+    return {item for item in groups.parent if groups.find(item) in roots} | reached
+
+
+def recompile(
+    project: Project,
+    document: Document,
+    last: Last,
+    now: Sequence[Source],
+    *,
+    allow_skip: bool,
+    tree: str | None,
+    rendered: bool,
+    most: float = MOST,
+) -> Recompiled | None:
+    """The tree of the project with the inputs ``now``, from ``last``, or None (see above); also
+    None when the change reaches more than ``most`` of the documents."""
+    if [source.name for source in now] != list(last.inputs):
+        return None
+    changed = [source for source in now if source.text != last.inputs[source.name]]
+    if not changed:
+        return None
+    names = frozenset(entry.identity[3] for found in last.entries.values() for entry in found)
+    new_entries = dict(last.entries)
+    reached: set[DocumentId] = set()
+    for source in changed:
+        documents, problems = load_documents(source.text, source.name)
+        new_entries[source.name] = _entries(documents, names)
+        if problems or [e.identity for e in new_entries[source.name]] != [
+            e.identity for e in last.entries.get(source.name, [])
+        ]:
+            return None  # what the project's names are, or a problem: a whole compile says
+        old_documents, _ = load_documents(last.inputs[source.name], source.name)
+        for index, (old, new) in enumerate(zip(old_documents, documents, strict=True)):
+            if old.data != new.data or _start(old) != _start(new):
+                reached.add((source.name, index))
+    if not reached:
+        return None
+    group = _group(reached, [last.entries, new_entries])
+    if len(group) > most * sum(len(found) for found in new_entries.values()):
+        return None
+    texts = {source.name: source.text for source in now}
+    try:
+        before = _compile_group(project, document, last.inputs, last.entries, group, allow_skip, tree, rendered)
+        after = _compile_group(project, document, texts, new_entries, group, allow_skip, tree, rendered)
+    except InvalidInput:
+        return None
+    if before.warnings != after.warnings:
+        return None
+    for path in before.files.keys() | after.files.keys():
+        if shared_file(path) and before.files.get(path) != after.files.get(path):
+            return None
+    old_own = {path: text for path, text in before.files.items() if not shared_file(path)}
+    new_own = {path: text for path, text in after.files.items() if not shared_file(path)}
+    if any(last.tree.get(path) != text for path, text in old_own.items()):
+        return None  # the group alone does not make what the whole project made
+    if any(path in last.tree and path not in old_own for path in new_own):
+        return None  # a file another group has
+    kept = {path: text for path, text in last.tree.items() if path not in old_own}
+    return Recompiled(dict(sorted({**kept, **new_own}.items())), new_entries)
+
+
+@dataclass(frozen=True)
+class _Made:
+    files: Tree
+    warnings: list[Any]
+
+
+def _compile_group(
+    project: Project,
+    document: Document,
+    texts: Mapping[str, str],
+    found: Entries,
+    group: set[DocumentId],
+    allow_skip: bool,
+    tree: str | None,
+    rendered: bool,
+) -> _Made:
+    """The tree of ``group``'s documents compiled as a project of their own: the environments
+    include and override only what they name of the group."""
+    files = {source for source, _ in group}
+    starts = {(source, found[source][index].line) for source, index in group}
+    loaded, problems = reading.load([Source(n, text) for n, text in texts.items() if n in files], project.namespace)
+    if problems:
+        raise InvalidInput(problems)
+    inputs = reading.Inputs(
+        [r for r in loaded.resources if (r.document.source, _start(r.document)) in starts],
+        [m for m in loaded.manifests if (m.document.source, _start(m.document)) in starts],
+    )
+    known = selectors(inputs)
+    environments = {
+        name: env.model_copy(
+            update={
+                "include": None if env.include is None else [n for n in env.include if resolves(n, known)],
+                "overrides": {n: o for n, o in env.overrides.items() if resolves(n, known)},
+            }
+        )
+        for name, env in project.environments.items()
+    }
+    objects = {f"{r.kind}/{r.name}" for r in inputs.resources} | {f"{m.kind}/{m.name}" for m in inputs.manifests}
+    alone = project.model_copy(
+        update={
+            "environments": environments,
+            "not_secrets": {key: paths for key, paths in project.not_secrets.items() if key in objects},
+        }
+    )
+    build = build_project(alone, document, inputs, allow_skip=allow_skip, tree=tree)
+    return _Made(build_tree(build, rendered=rendered), list(build.warnings))

@@ -1,0 +1,213 @@
+"""A compile after a change, made from the last compile's tree (gitops/incremental.py), gives
+exactly the tree a whole compile gives: over random projects and random sequences of edits, and
+through `compile` with its cache."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+import lmcache_gitops as lg
+from lmcache_gitops.api import _project_document, _settings, _tree_path
+from lmcache_gitops.errors import InvalidInput
+from lmcache_gitops.gitops import incremental
+from lmcache_gitops.gitops.environments import build_project
+from lmcache_gitops.gitops.tree import Tree, build_tree
+from lmcache_gitops.models.project_file import Project
+from lmcache_gitops.read import inputs as reading
+from lmcache_gitops.read.source import Source
+from lmcache_gitops.read.yamlio import Document, dump_all
+
+from .helpers import resource, workload, write_project
+from .test_roundtrip import COORDINATOR, ENGINE, IN_PROCESS, ROUTER, _cleaned, _delivery, projects
+
+FIELDS = {"LMCacheEngine": ENGINE, "CacheBlendEngine": ENGINE, "LMCacheCoordinator": COORDINATOR}
+FIELDS |= {"VllmRouter": ROUTER, **IN_PROCESS}
+# The names projects() gives: a second fleet is the same with an x after each.
+_NAMES = re.compile(r"\b(coord|engine\d|vllm\d|router|pool-prefill|pool-decode|store|in-process|vllm-ip)\b")
+
+
+def _second(value: Any) -> Any:
+    return json.loads(_NAMES.sub(lambda m: m.group(0) + "x", json.dumps(value)))
+
+
+class Project_:
+    """A project in memory: its settings, and each input file's documents."""
+
+    def __init__(self, settings: dict[str, Any], files: dict[str, list[dict[str, Any]]]) -> None:
+        self.document: Document = _project_document(Source("lmcache-gitops.yaml", dump_all([settings])))
+        self.settings: Project = _settings(self.document)
+        self.files = files
+        self.shifted: set[str] = set()  # files with a comment line above their documents
+
+    def texts(self) -> dict[str, str]:
+        comment = "# moved down a line\n"
+        return {
+            name: (comment if name in self.shifted else "") + dump_all(_cleaned(documents))
+            for name, documents in self.files.items()
+        }
+
+    def whole(self, texts: dict[str, str], rendered: bool) -> tuple[Tree, incremental.Entries]:
+        """What a whole compile makes; raises InvalidInput as it does."""
+        inputs, problems = reading.load([Source(n, t) for n, t in texts.items()], self.settings.namespace)
+        if problems:
+            raise InvalidInput(problems)
+        build = build_project(self.settings, self.document, inputs, tree=_tree_path(self.settings))
+        return build_tree(build, rendered=rendered), incremental.entries(inputs.resources, inputs.manifests)
+
+
+@st.composite
+def two_fleets(draw: st.DrawFn) -> Project_:
+    """Two projects' documents side by side (the second's names with an x), in up to three files,
+    with both projects' overrides and the first one's delivery."""
+    first, environments = draw(projects())
+    documents = [*first, *_second(draw(projects())[0])] if draw(st.booleans()) else first
+    more = _second(draw(projects())[1])
+    for env, settings_ in environments.items():
+        if "include" not in settings_:
+            settings_["overrides"] = {**settings_["overrides"], **more[env]["overrides"]}
+    names = ["specs/a.yaml", "specs/b.yaml", "workloads/c.yaml"]
+    files: dict[str, list[dict[str, Any]]] = {}
+    for document in documents:
+        files.setdefault(draw(st.sampled_from(names)), []).append(document)
+    delivery = draw(_delivery(sorted(environments)))
+    return Project_({"environments": environments, **delivery}, dict(sorted(files.items())))
+
+
+@st.composite
+def edit(draw: st.DrawFn, project: Project_) -> str:
+    """Change the project as a user would, and say how: a field of a spec, a workload's engine or
+    arguments, a file moved down a line, a document renamed."""
+    name = draw(st.sampled_from(sorted(project.files)))
+    documents = project.files[name]
+    index = draw(st.integers(0, len(documents) - 1))
+    document = documents[index] = copy.deepcopy(documents[index])
+    how = draw(st.sampled_from(["field", "field", "field", "shift", "rename"]))
+    if how == "shift":
+        project.shifted ^= {name}
+        return how
+    if how == "rename":
+        document["metadata"]["name"] += "r"
+        return how
+    kind = document["kind"]
+    if kind in FIELDS:
+        field = draw(st.sampled_from(sorted(FIELDS[kind])))
+        document.setdefault("spec", {})[field] = draw(FIELDS[kind][field])
+        return f"{kind}.{field}"
+    template = document.get("spec", {}).get("template") or document.get("spec", {}).get("jobTemplate")
+    annotations = json.dumps(document)
+    engines = sorted(
+        d["metadata"]["name"] for found in project.files.values() for d in found if d["kind"].endswith("Engine")
+    )
+    if template is not None and "-engine" in annotations and engines and draw(st.booleans()):
+        other = draw(st.sampled_from(engines))  # maybe of the other kind, or the other fleet
+        document.update(json.loads(re.sub(r'(-engine": ")[^"]+', rf"\g<1>{other}", annotations)))
+        return "rewired"
+    document.setdefault("metadata", {}).setdefault("labels", {})["edited"] = str(draw(st.integers(0, 2)))
+    return "labelled"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(two_fleets(), st.booleans(), st.data())
+def test_any_sequence_of_edits_recompiles_to_the_whole_compile(
+    project: Project_, rendered: bool, data: st.DataObject
+) -> None:
+    texts = project.texts()
+    try:
+        tree, entries = project.whole(texts, rendered)
+    except InvalidInput:
+        return  # only a project that compiled is recompiled from
+    last = incremental.Last(texts, entries, tree)
+    for _ in range(data.draw(st.integers(1, 4))):
+        how = data.draw(edit(project))
+        now = project.texts()
+        made = incremental.recompile(
+            project.settings,
+            project.document,
+            last,
+            [Source(n, t) for n, t in now.items()],
+            allow_skip=False,
+            tree=_tree_path(project.settings),
+            rendered=rendered,
+            most=1.0,
+        )
+        try:
+            tree, entries = project.whole(now, rendered)
+        except InvalidInput:
+            assert made is None, how  # a problem: only the whole compile reports it
+            continue
+        event(f"{how}: {'recompiled' if made is not None else 'whole'}")
+        if made is not None:
+            assert made.tree == tree, how
+            assert made.entries == entries, how
+        last = incremental.Last(now, entries, tree)
+
+
+def _fleet(size: int) -> list[dict[str, Any]]:
+    """Coordinators, each with engines that name it and a workload wired to each engine."""
+    documents: list[dict[str, Any]] = []
+    for group in range(size):
+        documents.append(resource("LMCacheCoordinator", name=f"coord{group}", namespace=None))
+        for index in range(2):
+            name = f"kv{group}-{index}"
+            coordinator = {"coordinator.ref.name": f"coord{group}"}
+            documents.append(resource("LMCacheEngine", name=name, namespace=None, **coordinator))
+            wired = workload(engine=name)
+            wired["metadata"] = {"name": f"vllm-{name}"}  # in the project's namespace
+            documents.append(wired)
+    return documents
+
+
+def test_a_changed_spec_recompiles_only_its_group_through_compile(tmp_path: Path, monkeypatch: Any) -> None:
+    """`compile` after one spec changed takes the tree from the last compile's (the recompile
+    answers), writes the same files as a whole compile, and a compile of another fleet in
+    another folder agrees byte for byte."""
+    documents = _fleet(4)
+    environments = {"dev": {"namespace": "llm-dev", "overrides": {"kv0-0": {"spec": {"l1": {"sizeGB": 4}}}}}}
+    project = write_project(tmp_path / "one", documents, environments)
+    lg.compile_project(project)
+    answers: list[bool] = []
+    recompile = incremental.recompile
+
+    def spy(*args: Any, **kwargs: Any) -> incremental.Recompiled | None:
+        made = recompile(*args, **kwargs)
+        answers.append(made is not None)
+        return made
+
+    monkeypatch.setattr(incremental, "recompile", spy)
+    documents[1]["spec"]["l1"]["sizeGB"] = 99
+    write_project(tmp_path / "one", documents, environments)
+    stale = lg.check_project(project)
+    report = lg.compile_project(project)
+    assert answers == [True, True]
+    assert [c.path for c in stale.changes] == [c.path for c in report.changes]
+    assert [c.path for c in report.changes] == ["bases/kv0-0/daemonset.kv0-0.yaml"]  # dev overrides the size
+    fresh = write_project(tmp_path / "two", documents, environments)
+    lg.compile_project(fresh, cache=False)
+    for top in ("bases", "overlays"):
+        assert _files(tmp_path / "one" / top) == _files(tmp_path / "two" / top)
+    assert lg.check_project(project, cache=False).up_to_date
+
+
+def _files(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): p.read_text() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_recompile_that_meets_a_problem_leaves_it_to_the_whole_compile(tmp_path: Path) -> None:
+    documents = _fleet(3)
+    project = write_project(tmp_path, documents, {"dev": {"namespace": "llm-dev"}})
+    lg.compile_project(project)
+    documents[1]["spec"]["coordinator"]["ref"]["name"] = "nowhere"
+    write_project(tmp_path, documents, {"dev": {"namespace": "llm-dev"}})
+    try:
+        lg.compile_project(project)
+    except lg.InvalidInput as err:
+        assert any('"nowhere"' in p.message for p in err.problems)
+    else:
+        raise AssertionError("a reference to no coordinator compiled")
