@@ -4,7 +4,7 @@ function and type, with the examples its docstrings run."""
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -398,6 +398,7 @@ class _Compiled:
     tree: Tree
     warnings: list[Problem]
     entries: incremental.Entries
+    verdicts: Mapping[str, Sequence[str]] = field(default_factory=dict)  # kept of the last: strings not asked again
 
     @classmethod
     def whole(cls, loaded: LoadedProject, rendered: bool, *, remember: bool) -> _Compiled:
@@ -440,7 +441,7 @@ def _remember(compiled: _Compiled, allow_skip: bool, rendered: bool, tree_hashes
         compile_cache.options(allow_skip=allow_skip, rendered=rendered),
         tree_hashes,
         compiled.warnings,
-        secrets.verdicts(),
+        {**compiled.verdicts, **secrets.verdicts()},
         incremental.Last({s.name: s.text for s in compiled.sources}, compiled.entries, compiled.tree),
     )
 
@@ -476,7 +477,8 @@ def _recompiled(file: Path, allow_skip: bool, rendered: bool) -> _Compiled | Non
     if made is None:
         return None
     patterns = {"specs": settings.specs, "workloads": settings.workloads}
-    return _Compiled(file, output, text.text, patterns, tuple(found), made.tree, last.warnings, made.entries)
+    verdicts = compile_cache.verdicts(file)  # a recompile asks only about its group's strings
+    return _Compiled(file, output, text.text, patterns, tuple(found), made.tree, last.warnings, made.entries, verdicts)
 
 
 def _compiled_tree(path: str | Path, allow_skip: bool, rendered: bool, *, cache: bool, remember: bool) -> _Compiled:

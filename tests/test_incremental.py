@@ -16,16 +16,18 @@ from hypothesis import strategies as st
 import lmcache_gitops as lg
 from lmcache_gitops.api import _project_document, _settings, _tree_path
 from lmcache_gitops.errors import InvalidInput
+from lmcache_gitops.files import cache
 from lmcache_gitops.gitops import incremental
 from lmcache_gitops.gitops.environments import build_project
 from lmcache_gitops.gitops.tree import Tree, build_tree
+from lmcache_gitops.inject.deploy import compile_fleet
 from lmcache_gitops.models.project_file import Project
 from lmcache_gitops.read import inputs as reading
 from lmcache_gitops.read.source import Source
 from lmcache_gitops.read.yamlio import Document, dump_all
 
 from .helpers import resource, workload, write_project
-from .test_roundtrip import COORDINATOR, ENGINE, IN_PROCESS, ROUTER, _cleaned, _delivery, projects
+from .test_roundtrip import COORDINATOR, ENGINE, FIXTURE_SPECS, IN_PROCESS, ROUTER, _cleaned, _delivery, projects
 
 FIELDS = {"LMCacheEngine": ENGINE, "CacheBlendEngine": ENGINE, "LMCacheCoordinator": COORDINATOR}
 FIELDS |= {"VllmRouter": ROUTER, **IN_PROCESS}
@@ -149,6 +151,35 @@ def test_any_sequence_of_edits_recompiles_to_the_whole_compile(
         last = incremental.Last(now, entries, tree)
 
 
+def test_a_document_mentions_each_name_a_word_of_it_is_or_starts_with() -> None:
+    names = frozenset({"kv", "kv-cache", "coord", "pool", "blob"})
+    data = {
+        "spec": {"coordinator": {"ref": {"name": "coord"}}},  # a reference
+        "args": ["--url=http://KV-CACHE-metrics.llm.svc:8080"],  # an address, any case
+        "script": "line one\nblob\tand more",  # in a block of text
+        "labels": {"pool-a/part": "x"},  # a key
+        "other": "coordinator kvx pooled",  # words that only start with names
+    }
+    assert incremental._mentions(data, names) == ("blob", "coord", "kv", "kv-cache", "pool")
+
+
+def test_what_a_resource_generates_is_named_after_it() -> None:
+    """The grouping's premise: each object a resource generates has its name, or its name and a
+    suffix after `-`, so a document that names a generated object mentions the resource."""
+    checked = 0
+    for path in FIXTURE_SPECS:
+        try:
+            fleet = compile_fleet(lg.load_inputs(lg.read_sources([path]), "default"), allow_skip=True)
+        except InvalidInput:
+            continue  # a fixture of a problem
+        for item in fleet.built:
+            for obj in item.objects:
+                name, owner = obj["metadata"]["name"], item.resource.name
+                assert name == owner or name.startswith(f"{owner}-"), (path.name, obj["kind"], name)
+                checked += 1
+    assert checked > 50
+
+
 def _fleet(size: int) -> list[dict[str, Any]]:
     """Coordinators, each with engines that name it and a workload wired to each engine."""
     documents: list[dict[str, Any]] = []
@@ -193,6 +224,19 @@ def test_a_changed_spec_recompiles_only_its_group_through_compile(tmp_path: Path
     for top in ("bases", "overlays"):
         assert _files(tmp_path / "one" / top) == _files(tmp_path / "two" / top)
     assert lg.check_project(project, cache=False).up_to_date
+
+
+def test_a_recompile_keeps_the_secret_scan_verdicts_of_what_it_did_not_recompile(tmp_path: Path) -> None:
+    documents = _fleet(3)
+    documents[-1]["spec"]["template"]["spec"]["containers"][0]["args"] = ["--served-model-name=group-two"]
+    project = write_project(tmp_path, documents, {"dev": {"namespace": "llm-dev"}})
+    lg.compile_project(project)
+    before = cache.verdicts(project)
+    assert "--served-model-name=group-two" in before
+    documents[1]["spec"]["l1"]["sizeGB"] = 99
+    write_project(tmp_path, documents, {"dev": {"namespace": "llm-dev"}})
+    lg.compile_project(project)
+    assert cache.verdicts(project) == before
 
 
 def _files(folder: Path) -> dict[str, str]:

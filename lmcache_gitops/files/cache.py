@@ -96,12 +96,21 @@ def _digest(project: Source, inputs: Iterable[Source], output: Path, options: Ma
     return digest.hexdigest()
 
 
+_last_read: list[tuple[str, Stat, dict[str, object] | None]] = []  # a compile asks for the record three times
+
+
 def _read(project_file: Path) -> dict[str, object] | None:
+    path = _record_path(project_file)
     try:
-        record = json.loads(_record_path(project_file).read_text(encoding="utf-8"))
+        info = _stat(os.stat(path))
+        if _last_read and _last_read[0][:2] == (str(path), info):
+            return _last_read[0][2]
+        record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return record if isinstance(record, dict) and record.get("format") == _FORMAT else None
+    found = record if isinstance(record, dict) and record.get("format") == _FORMAT else None
+    _last_read[:] = [(str(path), info, found)]
+    return found
 
 
 def _scanner() -> str:
