@@ -431,7 +431,9 @@ def _written(compiled: _Compiled, *, lock_timeout: float, cache: bool = False) -
     return report, tree_hashes
 
 
-def _remember(compiled: _Compiled, allow_skip: bool, rendered: bool, tree_hashes: dict[str, str]) -> None:
+def _remember(
+    compiled: _Compiled, allow_skip: bool, rendered: bool, report: Report, tree_hashes: dict[str, str]
+) -> None:
     """Record what the project compiled to, for the next compile or check (see files/cache.py)."""
     compile_cache.store(
         Source(str(compiled.file), compiled.text),
@@ -443,6 +445,7 @@ def _remember(compiled: _Compiled, allow_skip: bool, rendered: bool, tree_hashes
         compiled.warnings,
         {**compiled.verdicts, **secrets.verdicts()},
         incremental.Last({s.name: s.text for s in compiled.sources}, compiled.entries, compiled.tree),
+        {change.path for change in report.changes},
     )
 
 
@@ -515,7 +518,7 @@ def compile_project(
     compiled = _compiled_tree(path, allow_skip, rendered, cache=cache, remember=cache)
     report, tree_hashes = _written(compiled, lock_timeout=lock_timeout, cache=cache)
     if cache:
-        _remember(compiled, allow_skip, rendered, tree_hashes)
+        _remember(compiled, allow_skip, rendered, report, tree_hashes)
     return report
 
 

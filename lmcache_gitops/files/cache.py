@@ -20,7 +20,7 @@ import hashlib
 import json
 import os
 import stat
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -197,13 +197,21 @@ def store(
     warnings: Sequence[Problem],
     scanned: Mapping[str, Sequence[str]],
     compiled: incremental.Last,
+    written: Collection[str],
 ) -> None:
     """Record that ``project`` with ``inputs`` compiled to the tree of ``tree_hashes``, just
-    written into ``output``, with the stat each of its files has there, and the secret scan's
-    verdict on each string of the inputs; and, for a compile after a change, the inputs, the
-    entries of their documents and the tree of ``compiled``."""
+    written into ``output`` (the files ``written`` changed), with the stat each of its files has
+    there, and the secret scan's verdict on each string of the inputs; and, for a compile after
+    a change, the inputs, the entries of their documents and the tree of ``compiled``."""
+    previous = _read(Path(project.name))
+    before = previous.get("files") if previous is not None else None
+    known = before if isinstance(before, dict) else {}
     files: dict[str, list[object]] = {}
     for relative, digest in tree_hashes.items():
+        entry = known.get(relative)
+        if relative not in written and isinstance(entry, list) and len(entry) == 5 and entry[0] == digest:
+            files[relative] = entry  # not written: the stat it had
+            continue
         files[relative] = [digest]
         try:
             info = os.lstat(os.path.join(output, relative))
