@@ -255,3 +255,78 @@ def test_a_recompile_that_meets_a_problem_leaves_it_to_the_whole_compile(tmp_pat
         assert any('"nowhere"' in p.message for p in err.problems)
     else:
         raise AssertionError("a reference to no coordinator compiled")
+
+
+COORDINATED = """\
+apiVersion: lmcache.lmcache.ai/v1alpha1
+kind: LMCacheCoordinator
+metadata: {name: coord-a}
+spec: {port: 9300}
+---
+apiVersion: lmcache.lmcache.ai/v1alpha1
+kind: LMCacheEngine
+metadata: {name: kv-a}
+spec:
+  l1: {sizeGB: 4}
+  coordinator: {ref: {name: coord-a}}
+---
+apiVersion: lmcache.lmcache.ai/v1alpha1
+kind: LMCacheCoordinator
+metadata: {name: coord-b}
+spec: {port: PORT}
+"""
+WEB = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: REPLICAS
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: nginx}]}
+"""
+
+
+def _agrees(settings_: dict[str, Any], before: dict[str, str], after: dict[str, str]) -> bool:
+    """Whether the recompile of ``after`` from the compile of ``before`` answered; it must agree
+    with the whole compile whenever it does, and not answer when the whole compile fails."""
+    project = Project_(settings_, {})
+    tree, entries = project.whole(before, False)
+    made = incremental.recompile(
+        project.settings,
+        project.document,
+        incremental.Last(before, entries, tree),
+        [Source(n, t) for n, t in after.items()],
+        allow_skip=False,
+        tree=None,
+        rendered=False,
+        most=1.0,
+    )
+    try:
+        expected, _ = project.whole(after, False)
+    except InvalidInput:
+        assert made is None
+        return False
+    assert made is None or made.tree == expected
+    return made is not None
+
+
+def test_what_an_override_makes_a_document_name_is_in_its_group() -> None:
+    # dev points kv-a at coord-b, which kv-a's own document never names
+    overridden = {"kv-a": {"spec": {"coordinator": {"ref": {"name": "coord-b"}}}}}
+    settings_ = {"environments": {"dev": {"namespace": "llm-dev", "overrides": overridden}}}
+    before, after = (COORDINATED.replace("PORT", port) for port in ("9300", "9400"))
+    assert _agrees(settings_, {"specs/a.yaml": before}, {"specs/a.yaml": after})
+
+
+def test_a_change_only_json_tells_or_only_the_lines_show_is_a_change() -> None:
+    settings_ = {"environments": {"dev": {"namespace": "llm-dev"}}}
+    engine = COORDINATED.replace("PORT", "9300")
+    before = {"specs/a.yaml": engine, "workloads/b.yaml": WEB.replace("REPLICAS", "1")}
+    for replicas in ("1.0", "true", "1\n  # a comment inside the document"):
+        after = {
+            "specs/a.yaml": engine.replace("9300}", "9301}"),
+            "workloads/b.yaml": WEB.replace("REPLICAS", replicas),
+        }
+        _agrees(settings_, before, after)

@@ -133,8 +133,21 @@ class _Groups:
         self.parent[self.find(one)] = self.find(other)
 
 
-def _group(reached: set[DocumentId], versions: Sequence[Entries]) -> set[DocumentId]:
-    """The documents grouped with ``reached`` in any of ``versions`` of the entries."""
+def _overridden(project: Project, names: frozenset[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """What the environments' overrides make a document name: an override may point an engine
+    at another coordinator, or wire a workload to another engine."""
+    return [
+        (key.rpartition("/")[2], _mentions(override.model_dump(mode="json"), names))
+        for env in project.environments.values()
+        for key, override in env.overrides.items()
+    ]
+
+
+def _group(
+    reached: set[DocumentId], versions: Sequence[Entries], overridden: Sequence[tuple[str, tuple[str, ...]]]
+) -> set[DocumentId]:
+    """The documents grouped with ``reached`` in any of ``versions`` of the entries, with what
+    the ``overridden`` documents name in an environment."""
     groups = _Groups()
     for version in versions:
         named: dict[str, list[DocumentId]] = {}
@@ -154,6 +167,10 @@ def _group(reached: set[DocumentId], versions: Sequence[Entries]) -> set[Documen
         for config in configs:
             for manifest in manifests:
                 groups.join(config, manifest)
+        for name, mentioned in overridden:
+            for one in named.get(name, ()):
+                for other in (found for other_name in mentioned for found in named.get(other_name, ())):
+                    groups.join(one, other)
     roots = {groups.find(item) for item in reached}
     return {item for item in groups.parent if groups.find(item) in roots} | reached
 
@@ -188,11 +205,12 @@ def recompile(
             return None  # what the project's names are, or a problem: a whole compile says
         old_documents, _ = load_documents(last.inputs[source.name], source.name)
         for index, (old, new) in enumerate(zip(old_documents, documents, strict=True)):
-            if old.data != new.data or _start(old) != _start(new):
+            # JSON tells 1 from 1.0 and true; the lines, where a problem or warning points
+            if old.lines != new.lines or json.dumps(old.data) != json.dumps(new.data):
                 reached.add((source.name, index))
     if not reached:
         return None
-    group = _group(reached, [last.entries, new_entries])
+    group = _group(reached, [last.entries, new_entries], _overridden(project, names))
     if len(group) > most * sum(len(found) for found in new_entries.values()):
         return None
     texts = {source.name: source.text for source in now}
