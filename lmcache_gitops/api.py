@@ -317,18 +317,36 @@ def load_project(path: str | Path = PROJECT_FILE, *, allow_skip: bool = False) -
 
     Raises InvalidInput listing every problem of the project file, the inputs and the environments.
     """
-    file = Path(path)
-    (text,) = read_sources([file])
-    document = _project_document(text)
-    settings = _settings(document)
-    root = file.parent
-    output, problems = sources.output_folder(settings, document, root)
-    tree, more = sources.tree_in_repository(settings, document, root)
-    problems += more
-    if problems:  # where the tree goes must be known first
-        raise InvalidInput(problems)
-    found, unread = sources.read_project_inputs(settings, document, root)
-    return _compiled(text, document, settings, found, unread, output, tree, allow_skip)
+    opened = _Opened.read(Path(path))
+    found, unread = sources.read_project_inputs(opened.settings, opened.document, opened.file.parent)
+    return _compiled(
+        opened.text, opened.document, opened.settings, found, unread, opened.output, opened.tree, allow_skip
+    )
+
+
+@dataclass(frozen=True)
+class _Opened:
+    """A project file read: its settings, and where its tree goes (in the output folder, and in
+    the repository)."""
+
+    file: Path
+    text: Source
+    document: Document
+    settings: Project
+    output: Path
+    tree: str | None
+
+    @classmethod
+    def read(cls, file: Path) -> _Opened:
+        """Raises InvalidInput for the project file's problems."""
+        (text,) = read_sources([file])
+        document = _project_document(text)
+        settings = _settings(document)
+        output, problems = sources.output_folder(settings, document, file.parent)
+        tree, more = sources.tree_in_repository(settings, document, file.parent)
+        if problems or more:  # where the tree goes must be known first
+            raise InvalidInput([*problems, *more])
+        return cls(file, text, document, settings, output, tree)
 
 
 def project(
@@ -393,7 +411,7 @@ class _Compiled:
     file: Path
     output: Path
     text: str  # the project file
-    patterns: dict[str, list[str]]  # its input globs
+    settings: Project
     sources: tuple[Source, ...]
     tree: Tree
     warnings: list[Problem]
@@ -403,17 +421,21 @@ class _Compiled:
     @classmethod
     def whole(cls, loaded: LoadedProject, rendered: bool, *, remember: bool) -> _Compiled:
         """The tree of a loaded project (with ``remember``, the entries its record keeps)."""
-        base, settings = loaded.build.base, loaded.build.project
-        entries = incremental.entries([b.resource for b in base.built], [d.manifest for d in base.workloads])
+        base = loaded.build.base
+        entries = (
+            incremental.entries([b.resource for b in base.built], [d.manifest for d in base.workloads])
+            if remember
+            else {}
+        )
         return cls(
             loaded.file,
             loaded.output,
             loaded.text,
-            {"specs": settings.specs, "workloads": settings.workloads},
+            loaded.build.project,
             loaded.sources,
             loaded.tree(rendered=rendered),
             loaded.build.warnings,
-            entries if remember else {},
+            entries,
         )
 
 
@@ -437,7 +459,7 @@ def _remember(
     """Record what the project compiled to, for the next compile or check (see files/cache.py)."""
     compile_cache.store(
         Source(str(compiled.file), compiled.text),
-        compiled.patterns,
+        {"specs": compiled.settings.specs, "workloads": compiled.settings.workloads},
         compiled.sources,
         compiled.output,
         compile_cache.options(allow_skip=allow_skip, rendered=rendered),
@@ -462,26 +484,31 @@ def _recompiled(file: Path, allow_skip: bool, rendered: bool) -> _Compiled | Non
     """The tree from the last compile's and the inputs that changed since (gitops/incremental.py),
     or None: then only a whole compile can tell, and reports every problem there is."""
     try:
-        (text,) = read_sources([file])
-        document = _project_document(text)
-        settings = _settings(document)
+        opened = _Opened.read(file)
     except InvalidInput:
         return None
-    output, problems = sources.output_folder(settings, document, file.parent)
-    tree, more = sources.tree_in_repository(settings, document, file.parent)
-    found, unread = sources.read_project_inputs(settings, document, file.parent)
+    found, unread = sources.read_project_inputs(opened.settings, opened.document, file.parent)
     options = compile_cache.options(allow_skip=allow_skip, rendered=rendered)
-    last = None if problems or more or unread else compile_cache.last(text, output, options)
+    last = None if unread else compile_cache.last(opened.text, opened.output, options)
     if last is None:
         return None
     made = incremental.recompile(
-        settings, document, last.last, found, allow_skip=allow_skip, tree=tree, rendered=rendered
+        opened.settings, opened.document, last.last, found, allow_skip=allow_skip, tree=opened.tree, rendered=rendered
     )
     if made is None:
         return None
-    patterns = {"specs": settings.specs, "workloads": settings.workloads}
     verdicts = compile_cache.verdicts(file)  # a recompile asks only about its group's strings
-    return _Compiled(file, output, text.text, patterns, tuple(found), made.tree, last.warnings, made.entries, verdicts)
+    return _Compiled(
+        file,
+        opened.output,
+        opened.text.text,
+        opened.settings,
+        tuple(found),
+        made.tree,
+        last.warnings,
+        made.entries,
+        verdicts,
+    )
 
 
 def _compiled_tree(path: str | Path, allow_skip: bool, rendered: bool, *, cache: bool, remember: bool) -> _Compiled:

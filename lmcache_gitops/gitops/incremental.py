@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, Problem
 from ..models.project_file import Project
 from ..read import inputs as reading
 from ..read.source import Source
@@ -237,7 +237,7 @@ def recompile(
 @dataclass(frozen=True)
 class _Made:
     files: Tree
-    warnings: list[Any]
+    warnings: list[Problem]
 
 
 def _compile_group(
