@@ -22,7 +22,7 @@ from .gitops.diff import ProjectDiff as ProjectDiff
 from .gitops.diff import project_diff
 from .gitops.drift import FileChange as FileChange
 from .gitops.drift import Report as Report
-from .gitops.drift import build_differences
+from .gitops.drift import build_differences, hashes
 from .gitops.environments import EnvironmentBuild, ProjectBuild, build_project, merge_patch
 from .gitops.tree import Tree, build_tree, builds
 from .inject.deploy import compile_fleet
@@ -187,6 +187,7 @@ class LoadedProject:
     sources: tuple[Source, ...] = field(repr=False)  # the spec and workload files
     allow_skip: bool = False
     text: str = field(default="", repr=False)  # the project file as read
+    document: Document | None = field(default=None, repr=False)  # and parsed: where each field is
 
     def __repr__(self) -> str:
         base = self.build.base
@@ -308,7 +309,7 @@ def _compiled(
     build: ProjectBuild = _all_at_once(
         [*unread, *more], lambda: build_project(settings, document, inputs, allow_skip=allow_skip, tree=tree)
     )
-    return LoadedProject(Path(text.name), output, build, document.data, found, allow_skip, text.text)
+    return LoadedProject(Path(text.name), output, build, document.data, found, allow_skip, text.text, document)
 
 
 def load_project(path: str | Path = PROJECT_FILE, *, allow_skip: bool = False) -> LoadedProject:
@@ -340,7 +341,11 @@ class _Opened:
     def read(cls, file: Path) -> _Opened:
         """Raises InvalidInput for the project file's problems."""
         (text,) = read_sources([file])
-        document = _project_document(text)
+        return cls.parsed(file, text, _project_document(text))
+
+    @classmethod
+    def parsed(cls, file: Path, text: Source, document: Document) -> _Opened:
+        """The project file of ``text`` parsed into ``document``; raises InvalidInput as `read`."""
         settings = _settings(document)
         output, problems = sources.output_folder(settings, document, file.parent)
         tree, more = sources.tree_in_repository(settings, document, file.parent)
@@ -400,8 +405,16 @@ def render_environment(
 
 def _write(loaded: LoadedProject, output: Path, *, rendered: bool, lock_timeout: float = treeio.LOCK_TIMEOUT) -> Report:
     compiled = _Compiled.whole(loaded, rendered, remember=False)
-    report, _ = _written(replace(compiled, output=output), lock_timeout=lock_timeout)
-    return report
+    return _written(replace(compiled, output=output), lock_timeout=lock_timeout, cache=False)
+
+
+@dataclass(frozen=True)
+class _Replaced:
+    """What a recompile's files replace: the last tree (the hash of each file), and its files
+    that the change reaches, as they are there."""
+
+    last: Mapping[str, str]
+    old: Tree
 
 
 @dataclass(frozen=True)
@@ -411,11 +424,15 @@ class _Compiled:
     file: Path
     output: Path
     text: str  # the project file
+    document: Document | None  # parsed, when it is known
     settings: Project
     sources: tuple[Source, ...]
-    tree: Tree
+    allow_skip: bool
+    rendered: bool
+    tree: Tree  # every file; for a recompile, the files it made again
     warnings: list[Problem]
     entries: incremental.Entries
+    replaces: _Replaced | None = None  # a recompile's
     verdicts: Mapping[str, Sequence[str]] = field(default_factory=dict)  # kept of the last: strings not asked again
 
     @classmethod
@@ -431,44 +448,74 @@ class _Compiled:
             loaded.file,
             loaded.output,
             loaded.text,
+            loaded.document,
             loaded.build.project,
             loaded.sources,
+            loaded.allow_skip,
+            rendered,
             loaded.tree(rendered=rendered),
             loaded.build.warnings,
             entries,
         )
 
 
-def _written(compiled: _Compiled, *, lock_timeout: float, cache: bool = False) -> tuple[Report, dict[str, str]]:
-    """The report of writing the tree, and the hash of each of its files (with ``cache``: the
-    last record vouches for the files it holds unchanged, which are not read)."""
-    tree_hashes = compile_cache.hashes(compiled.tree) if cache else {}
-    unchanged = compile_cache.unchanged(compiled.file, tree_hashes) if cache else None
+@dataclass(frozen=True)
+class _Planned:
+    """What writing a tree changes on disk, the hash of each file of the tree, and, after a
+    recompile, the last tree as the record holds it."""
+
+    changes: list[FileChange]
+    tree: dict[str, str]
+    recorded: compile_cache.Recorded | None = None
+
+
+def _planned(compiled: _Compiled, *, cache: bool, remember: bool) -> tuple[_Compiled, _Planned]:
+    """What writing the tree changes: a recompile's files replace theirs when the tree on disk is
+    the last one, as the record holds it; else the whole tree (compiled whole after a recompile,
+    with ``remember`` as in `_compiled_tree`) is compared with the disk (with ``cache``, the record
+    vouches for the files it holds unchanged, which are not read)."""
+    replaces = compiled.replaces
+    if replaces is not None:
+        recorded = compile_cache.on_disk(compiled.file, compiled.output)
+        if recorded is not None and recorded.hashes() == replaces.last:
+            changes = treeio.replacing(replaces.old, compiled.tree, compiled.output, recorded.folders)
+            if changes is not None:
+                tree = {path: digest for path, digest in replaces.last.items() if path not in replaces.old}
+                tree.update(hashes(compiled.tree))
+                if any(change.change == "created" for change in changes):
+                    tree = dict(sorted(tree.items()))
+                return compiled, _Planned(changes, tree, recorded)
+        loaded = load_project(compiled.file, allow_skip=compiled.allow_skip)
+        compiled = _Compiled.whole(loaded, compiled.rendered, remember=remember)
+    tree = hashes(compiled.tree) if cache else {}
+    unchanged = compile_cache.unchanged(compiled.file, tree) if cache else None
+    return compiled, _Planned(treeio.plan(compiled.tree, compiled.output, unchanged), tree)
+
+
+def _written(compiled: _Compiled, *, lock_timeout: float, cache: bool) -> Report:
+    """Write the tree under its lock and, with ``cache``, record what the project compiled to
+    for the next compile or check (see files/cache.py)."""
     with treeio.locked(compiled.output, lock_timeout):
         treeio.recover(compiled.output)
-        changes = treeio.plan(compiled.tree, compiled.output, unchanged)
-        if changes:
-            treeio.apply(changes, compiled.output)
-    report = Report(changes, written=bool(changes), output=str(compiled.output), warnings=compiled.warnings)
-    return report, tree_hashes
-
-
-def _remember(
-    compiled: _Compiled, allow_skip: bool, rendered: bool, report: Report, tree_hashes: dict[str, str]
-) -> None:
-    """Record what the project compiled to, for the next compile or check (see files/cache.py)."""
-    compile_cache.store(
-        Source(str(compiled.file), compiled.text),
-        {"specs": compiled.settings.specs, "workloads": compiled.settings.workloads},
-        compiled.sources,
-        compiled.output,
-        compile_cache.options(allow_skip=allow_skip, rendered=rendered),
-        tree_hashes,
-        compiled.warnings,
-        {**compiled.verdicts, **secrets.verdicts()},
-        incremental.Last({s.name: s.text for s in compiled.sources}, compiled.entries, compiled.tree),
-        {change.path for change in report.changes},
-    )
+        compiled, planned = _planned(compiled, cache=cache, remember=cache)
+        if planned.changes:
+            treeio.apply(planned.changes, compiled.output)
+        if cache:
+            compile_cache.store(
+                Source(str(compiled.file), compiled.text),
+                compiled.document,
+                {"specs": compiled.settings.specs, "workloads": compiled.settings.workloads},
+                compiled.sources,
+                compiled.output,
+                compile_cache.options(allow_skip=compiled.allow_skip, rendered=compiled.rendered),
+                compiled.warnings,
+                {**compiled.verdicts, **secrets.verdicts()},
+                incremental.Last({s.name: s.text for s in compiled.sources}, compiled.entries, planned.tree),
+                {change.path for change in planned.changes},
+                planned.recorded,
+            )
+    changes = planned.changes
+    return Report(changes, written=bool(changes), output=str(compiled.output), warnings=compiled.warnings)
 
 
 def _cached(path: str | Path, allow_skip: bool, rendered: bool, *, check: bool) -> Report | None:
@@ -481,16 +528,21 @@ def _cached(path: str | Path, allow_skip: bool, rendered: bool, *, check: bool) 
 
 
 def _recompiled(file: Path, allow_skip: bool, rendered: bool) -> _Compiled | None:
-    """The tree from the last compile's and the inputs that changed since (gitops/incremental.py),
+    """The files the inputs that changed since the last compile reach (gitops/incremental.py),
     or None: then only a whole compile can tell, and reports every problem there is."""
     try:
-        opened = _Opened.read(file)
+        (text,) = read_sources([file])
+    except InvalidInput:
+        return None
+    last = compile_cache.last(text, compile_cache.options(allow_skip=allow_skip, rendered=rendered))
+    if last is None:
+        return None
+    try:
+        opened = _Opened.parsed(file, text, last.document or _project_document(text))
     except InvalidInput:
         return None
     found, unread = sources.read_project_inputs(opened.settings, opened.document, file.parent)
-    options = compile_cache.options(allow_skip=allow_skip, rendered=rendered)
-    last = None if unread else compile_cache.last(opened.text, opened.output, options)
-    if last is None:
+    if unread or opened.output != last.output:
         return None
     made = incremental.recompile(
         opened.settings, opened.document, last.last, found, allow_skip=allow_skip, tree=opened.tree, rendered=rendered
@@ -502,18 +554,23 @@ def _recompiled(file: Path, allow_skip: bool, rendered: bool) -> _Compiled | Non
         file,
         opened.output,
         opened.text.text,
+        opened.document,
         opened.settings,
         tuple(found),
-        made.tree,
+        allow_skip,
+        rendered,
+        made.new,
         last.warnings,
         made.entries,
+        _Replaced(last.last.tree, made.old),
         verdicts,
     )
 
 
 def _compiled_tree(path: str | Path, allow_skip: bool, rendered: bool, *, cache: bool, remember: bool) -> _Compiled:
-    """The project's tree: with ``cache``, from the last compile's when little changed; else
-    compiled whole (with ``remember``, with what the next compile recompiles from)."""
+    """The project's tree: with ``cache``, the files a change reaches when little changed since
+    the last compile; else compiled whole (with ``remember``, with what the next compile
+    recompiles from)."""
     if cache and (made := _recompiled(Path(path), allow_skip, rendered)) is not None:
         return made
     return _Compiled.whole(load_project(path, allow_skip=allow_skip), rendered, remember=remember)
@@ -543,10 +600,7 @@ def compile_project(
     if cache and (report := _cached(path, allow_skip, rendered, check=False)) is not None:
         return report
     compiled = _compiled_tree(path, allow_skip, rendered, cache=cache, remember=cache)
-    report, tree_hashes = _written(compiled, lock_timeout=lock_timeout, cache=cache)
-    if cache:
-        _remember(compiled, allow_skip, rendered, report, tree_hashes)
-    return report
+    return _written(compiled, lock_timeout=lock_timeout, cache=cache)
 
 
 def check_project(
@@ -562,9 +616,8 @@ def check_project(
     if cache and (report := _cached(path, allow_skip, rendered, check=True)) is not None:
         return report
     compiled = _compiled_tree(path, allow_skip, rendered, cache=cache, remember=False)
-    same = compile_cache.unchanged(compiled.file, compile_cache.hashes(compiled.tree)) if cache else None
-    changes = treeio.plan(compiled.tree, compiled.output, same)
-    return Report(changes, written=False, output=str(compiled.output), warnings=compiled.warnings)
+    compiled, planned = _planned(compiled, cache=cache, remember=False)
+    return Report(planned.changes, written=False, output=str(compiled.output), warnings=compiled.warnings)
 
 
 def diff_project(

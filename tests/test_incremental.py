@@ -15,14 +15,17 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import lmcache_gitops as lg
+from lmcache_gitops import api
 from lmcache_gitops.api import _project_document, _settings, _tree_path
 from lmcache_gitops.errors import InvalidInput
-from lmcache_gitops.files import cache
+from lmcache_gitops.files import cache, treeio
 from lmcache_gitops.gitops import incremental
+from lmcache_gitops.gitops.drift import hashes
 from lmcache_gitops.gitops.environments import build_project
 from lmcache_gitops.gitops.tree import Tree, build_tree
 from lmcache_gitops.inject.deploy import compile_fleet
 from lmcache_gitops.models.project_file import Project
+from lmcache_gitops.naming import HEADER
 from lmcache_gitops.read import inputs as reading
 from lmcache_gitops.read.source import Source
 from lmcache_gitops.read.yamlio import Document, dump_all
@@ -126,7 +129,8 @@ def test_any_sequence_of_edits_recompiles_to_the_whole_compile(
         tree, entries = project.whole(texts, rendered)
     except InvalidInput:
         return  # only a project that compiled is recompiled from
-    last = incremental.Last(texts, entries, tree)
+    last_tree = tree
+    last = incremental.Last(texts, entries, hashes(tree))
     for _ in range(data.draw(st.integers(1, 4))):
         how = data.draw(edit(project))
         now = project.texts()
@@ -147,9 +151,9 @@ def test_any_sequence_of_edits_recompiles_to_the_whole_compile(
             continue
         event(f"{how}: {'recompiled' if made is not None else 'whole'}")
         if made is not None:
-            assert made.tree == tree, how
+            assert _applied(last_tree, made) == tree, how
             assert made.entries == entries, how
-        last = incremental.Last(now, entries, tree)
+        last, last_tree = incremental.Last(now, entries, hashes(tree)), tree
 
 
 def test_a_document_mentions_each_name_a_word_of_it_is_or_starts_with() -> None:
@@ -227,6 +231,80 @@ def test_a_changed_spec_recompiles_only_its_group_through_compile(tmp_path: Path
     assert lg.check_project(project, cache=False).up_to_date
 
 
+def _disturb(folder: Path, how: str) -> None:
+    """Change the tree on disk as a user or a checkout might, outside the group of kv0-0."""
+    other = folder / "bases" / "kv2-1" / "daemonset.kv2-1.yaml"
+    if how == "edited":
+        other.write_text(other.read_text().replace("kv2-1", "kv2-9", 1))
+    elif how == "removed":
+        other.unlink()
+    elif how == "stray":  # a generated file the tree does not have, in a folder it has
+        (other.parent / "service.old.yaml").write_text(HEADER + "kind: Service\n")
+    elif how == "stray folder":
+        (other.parent / "old").mkdir()
+        (other.parent / "old" / "service.old.yaml").write_text(HEADER + "kind: Service\n")
+    elif how == "someone else's":  # not generated: left alone by every compile
+        (other.parent / "NOTES.md").write_text("# kept\n")
+    elif how == "same bytes":  # as a checkout rewrites it
+        other.write_bytes(other.read_bytes())
+
+
+@pytest.mark.parametrize(
+    ("how", "recompiled"),
+    [
+        ("edited", False),
+        ("removed", False),
+        ("stray", False),
+        ("stray folder", False),
+        ("someone else's", True),
+        ("same bytes", True),
+        ("", True),
+    ],
+)
+def test_a_compile_after_a_change_writes_what_a_whole_compile_writes_into_the_tree_on_disk(
+    tmp_path: Path, monkeypatch: Any, how: str, recompiled: bool
+) -> None:
+    """The last tree a recompile starts from is the one on disk only when the record vouches for
+    every file and folder of it; else the whole tree is compiled and compared with the disk."""
+    documents = _fleet(3)
+    environments = {"dev": {"namespace": "llm-dev"}}
+    trees = [write_project(tmp_path / name, documents, environments) for name in ("cached", "whole")]
+    for project in trees:
+        lg.compile_project(project)
+        _disturb(project.parent, how)
+    documents[1]["spec"]["l1"]["sizeGB"] = 99
+    for project in trees:
+        write_project(project.parent, documents, environments)
+    whole: list[Path] = []
+    load = api.load_project
+    monkeypatch.setattr(api, "load_project", lambda path, **kw: whole.append(Path(path)) or load(path, **kw))
+    cached = lg.compile_project(trees[0])
+    assert (not whole) == recompiled
+    expected = lg.compile_project(trees[1], cache=False)
+    assert [(c.path, c.change, c.old, c.new) for c in cached.changes] == [
+        (c.path, c.change, c.old, c.new) for c in expected.changes
+    ]
+    for top in ("bases", "overlays"):
+        assert _files(trees[0].parent / top) == _files(trees[1].parent / top)
+    assert lg.compile_project(trees[0]).up_to_date  # and the record holds the tree as it is now
+    assert lg.check_project(trees[0], cache=False).up_to_date
+
+
+def test_a_new_file_whose_place_is_taken_is_left_to_the_whole_plan(tmp_path: Path) -> None:
+    (tmp_path / "bases" / "kv").mkdir(parents=True)
+    new = {"bases/kv/a.yaml": HEADER + "a\n", "bases/kv/new/b.yaml": HEADER + "b\n"}
+    changes = treeio.replacing({}, new, tmp_path, {"bases", "bases/kv"})
+    assert changes is not None and [(c.path, c.change) for c in changes] == [
+        ("bases/kv/a.yaml", "created"),
+        ("bases/kv/new/b.yaml", "created"),
+    ]
+    (tmp_path / "bases" / "kv" / "a.yaml").write_text("someone else's\n")
+    assert treeio.replacing({}, new, tmp_path, {"bases", "bases/kv"}) is None
+    (tmp_path / "bases" / "kv" / "a.yaml").unlink()
+    (tmp_path / "bases" / "kv" / "new").write_text("a file where a folder goes\n")
+    assert treeio.replacing({}, new, tmp_path, {"bases", "bases/kv"}) is None
+
+
 def test_a_recompile_keeps_the_secret_scan_verdicts_of_what_it_did_not_recompile(tmp_path: Path) -> None:
     documents = _fleet(3)
     documents[-1]["spec"]["template"]["spec"]["containers"][0]["args"] = ["--served-model-name=group-two"]
@@ -294,7 +372,7 @@ def _agrees(settings_: dict[str, Any], before: dict[str, str], after: dict[str, 
     made = incremental.recompile(
         project.settings,
         project.document,
-        incremental.Last(before, entries, tree),
+        incremental.Last(before, entries, hashes(tree)),
         [Source(n, t) for n, t in after.items()],
         allow_skip=False,
         tree=None,
@@ -306,8 +384,14 @@ def _agrees(settings_: dict[str, Any], before: dict[str, str], after: dict[str, 
     except InvalidInput:
         assert made is None
         return False
-    assert made is None or made.tree == expected
+    assert made is None or _applied(tree, made) == expected
     return made is not None
+
+
+def _applied(tree: Tree, made: incremental.Recompiled) -> Tree:
+    """The last ``tree`` with the recompile's files in place of its own."""
+    kept = {path: text for path, text in tree.items() if path not in made.old}
+    return dict(sorted({**kept, **made.new}.items()))
 
 
 def test_what_an_override_makes_a_document_name_is_in_its_group() -> None:

@@ -6,12 +6,19 @@ touched no spec). Kept out of git, beside the project file:
 
 A record holds the digest of everything the tree is computed from (lmcache-gitops's own files,
 the options, where the project is, the project file and each input file), the globs and output
-folder the project file set, the warnings, and each file of the tree with the hash of its text
-and the stat it had when a compile wrote or read it. It is used only when the digest matches and
-the tree on disk is exactly the one it lists (a file whose stat changed is read and hashed);
-anything else (no record, another lmcache-gitops, a changed input, an edited, added or missing
-tree file, an interrupted compile) is a full compile, which writes a new record. The record never
-changes what a compile writes or reports: it only skips the work when the answer is known.
+folder the project file set, the warnings, each file of the tree with the hash of its text and
+the stat it had when a compile wrote or read it, and the stat of each folder. It is used only
+when the digest matches and the tree on disk is exactly the one it lists (a file whose stat
+changed is read and hashed; a folder whose stat changed is listed: adding a file to a folder or
+removing one changes the folder's stat, as git's untracked cache relies on, so the other folders
+are not listed); anything else (no record, another lmcache-gitops, a changed input, an edited,
+added or missing tree file, an interrupted compile) is a full compile, which writes a new record.
+The record never changes what a compile writes or reports: it only skips the work when the answer
+is known.
+
+Beside it, `<project file name>.last.json` holds what a compile after a change starts from (the
+inputs and what their documents name, see gitops/incremental.py); the files of the tree it
+starts from are those on disk, which the record vouches for.
 """
 
 from __future__ import annotations
@@ -26,32 +33,31 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import Problem
-from ..gitops.drift import Report
+from ..gitops.drift import Report, hashes
 from ..naming import TOP_FOLDERS, VERSION
 from ..read.source import Source
 from . import sources, treeio
 
 if TYPE_CHECKING:  # a compile that has nothing to do answers without loading the compiler
     from ..gitops import incremental
+    from ..read.yamlio import Document
 
 CACHE = "cache"  # below the state folder beside the project file
-_FORMAT = 1  # of the record; another one is never read
+_FORMAT = 3  # of the record; another one is never read
 _PACKAGE = Path(__file__).resolve().parents[1]
 
-Stat = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode: what changes when a file is written
+_HASH = 64  # hexadecimal digits of a hash: a file's entry is its hash, a space and its stamp
 
 
-def _stat(info: os.stat_result) -> Stat:
-    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
+def _stamp(info: os.stat_result) -> str:
+    """What changes when a file is written (size, mtime_ns, ctime_ns, inode), as a record holds
+    it: one string (a record of tens of thousands of files reads and writes several times
+    faster than with a list each)."""
+    return f"{info.st_size} {info.st_mtime_ns} {info.st_ctime_ns} {info.st_ino}"
 
 
 def _hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def hashes(tree: Mapping[str, str]) -> dict[str, str]:
-    """The hash of each file's text, as records hold them."""
-    return {relative: _hash(text) for relative, text in tree.items()}
+    return hashes({"": text})[""]
 
 
 def unchanged(project_file: Path, tree_hashes: Mapping[str, str]) -> treeio.Unchanged:
@@ -63,7 +69,9 @@ def unchanged(project_file: Path, tree_hashes: Mapping[str, str]) -> treeio.Unch
 
     def holds(relative: str, info: os.stat_result) -> bool:
         entry = known.get(relative)
-        return isinstance(entry, list) and entry[1:] == list(_stat(info)) and entry[0] == tree_hashes.get(relative)
+        return (
+            isinstance(entry, str) and entry[_HASH + 1 :] == _stamp(info) and entry[:_HASH] == tree_hashes.get(relative)
+        )
 
     return holds
 
@@ -96,13 +104,13 @@ def _digest(project: Source, inputs: Iterable[Source], output: Path, options: Ma
     return digest.hexdigest()
 
 
-_last_read: list[tuple[str, Stat, dict[str, object] | None]] = []  # a compile asks for the record three times
+_last_read: list[tuple[str, str, dict[str, object] | None]] = []  # a compile asks for the record three times
 
 
 def _read(project_file: Path) -> dict[str, object] | None:
     path = _record_path(project_file)
     try:
-        info = _stat(os.stat(path))
+        info = _stamp(os.stat(path))
         if _last_read and _last_read[0][:2] == (str(path), info):
             return _last_read[0][2]
         record = json.loads(path.read_text(encoding="utf-8"))
@@ -136,6 +144,17 @@ def options(*, allow_skip: bool, rendered: bool) -> dict[str, bool]:
     return {"allowSkip": allow_skip, "rendered": rendered}
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """The tree a record holds, as it is on disk: each file's hash and stat, each folder's stat."""
+
+    files: dict[str, str]  # path below the output folder -> "<hash> <stamp>"
+    folders: dict[str, str]  # path below the output folder -> its stamp
+
+    def hashes(self) -> dict[str, str]:
+        return {relative: entry[:_HASH] for relative, entry in self.files.items()}
+
+
 def cached_report(project_file: Path, options: Mapping[str, bool], *, check: bool) -> Report | None:
     """The report of a compile or ``check`` that would write or find nothing (the record holds
     for the project as it is on disk now), else None. Only a compile updates the record (the
@@ -143,10 +162,9 @@ def cached_report(project_file: Path, options: Mapping[str, bool], *, check: boo
     record = _read(project_file)
     if record is None:
         return None
-    patterns, recorded, warnings = record.get("inputs"), record.get("files"), record.get("warnings")
-    if not isinstance(patterns, dict) or not isinstance(recorded, dict) or not isinstance(warnings, list):
+    patterns, warnings = record.get("inputs"), record.get("warnings")
+    if not isinstance(patterns, dict) or not isinstance(warnings, list):
         return None
-    files = dict(recorded)  # refreshed below where a file's stat changed but not its bytes
     try:
         (project,), problems = sources.read_files([project_file])
         output = Path(str(record["output"]))
@@ -155,70 +173,131 @@ def cached_report(project_file: Path, options: Mapping[str, bool], *, check: boo
         found, failed, unreadable = sources.project_inputs(patterns, project_file, project_file.parent)
         if failed or unreadable or _digest(project, found, output, options) != record["digest"]:
             return None
-        if not _tree_is(output, files):
+        kept = _recorded(record)
+        recorded = None if kept is None else _on_disk(kept, output)
+        if kept is None or recorded is None:
             return None
         problems = [Problem(*warning) for warning in warnings]
-    except (ValueError, KeyError, TypeError, OSError):  # a record written otherwise: not used
+    except (ValueError, KeyError, TypeError, IndexError, OSError):  # a record written otherwise: not used
         return None
-    if files != recorded and not check:  # new stats, the same bytes: read them once only
-        _write(project_file, {**record, "files": files})
+    if recorded != kept and not check:  # new stats, the same bytes: read them once only
+        _write(project_file, {**record, "files": recorded.files, "folders": recorded.folders})
     return Report([], written=False, output=str(output), warnings=problems)
 
 
-def _tree_is(output: Path, files: dict[str, list[object]]) -> bool:
-    """Whether the generated files below ``output`` are exactly ``files`` (path -> [hash, *stat]),
-    refreshing the stat of a file whose bytes are the same."""
+def on_disk(project_file: Path, output: Path) -> Recorded | None:
+    """The tree the last compile of ``project_file`` wrote into ``output``, if it is exactly
+    what is on disk there (with the stats it has now), else None."""
+    found = _record_of(project_file)
+    try:
+        return None if found is None or found[0]["output"] != str(output) else _on_disk(found[1], output)
+    except (TypeError, IndexError, OSError):  # a record written otherwise: not used
+        return None
+
+
+def _record_of(project_file: Path) -> tuple[dict[str, object], Recorded] | None:
+    """The record of the last compile of ``project_file``, and the tree it holds."""
+    record = _read(project_file)
+    kept = _recorded(record) if record is not None and isinstance(record.get("output"), str) else None
+    return None if record is None or kept is None else (record, kept)
+
+
+def _recorded(record: Mapping[str, object]) -> Recorded | None:
+    files, folders = record.get("files"), record.get("folders")
+    return Recorded(files, folders) if isinstance(files, dict) and isinstance(folders, dict) else None
+
+
+def _on_disk(kept: Recorded, output: Path) -> Recorded | None:
+    """The ``kept`` tree if the generated files below ``output`` are exactly its files, refreshing
+    the stat of a file whose bytes are the same and of a folder that has no other generated file."""
+    files, folders = dict(kept.files), dict(kept.folders)
+    root = os.path.join(output, "")  # joined by hand below: tens of thousands of paths
     if treeio.interrupted(output) or any(os.path.islink(output / top) for top in TOP_FOLDERS):
-        return False
-    seen = 0
-    for relative, path, info in treeio.tree_files(output):
-        entry = files.get(relative)
-        if entry is None:
-            if treeio.read_owned(path) is not None:  # a generated file the tree no longer has
-                return False
-            continue
-        seen += 1
-        if entry[1:] == list(_stat(info)):
+        return None
+    listing = [top for top in TOP_FOLDERS if top not in folders and os.path.isdir(output / top)]
+    for relative in listing:
+        folders[relative] = _stamp(os.lstat(output / relative))
+    for relative, entry in kept.folders.items():
+        try:
+            info = os.lstat(root + relative)
+        except OSError:
+            return None
+        if not stat.S_ISDIR(info.st_mode):
+            return None
+        if entry != _stamp(info):
+            folders[relative] = _stamp(info)
+            listing.append(relative)
+    for relative, entry in kept.files.items():
+        path = root + relative
+        try:
+            info = os.lstat(path)
+        except OSError:
+            return None
+        if entry[_HASH + 1 :] == _stamp(info):
             continue
         text = treeio.read_owned(path)
-        if text is None or _hash(text) != entry[0]:
-            return False
-        files[relative] = [entry[0], *_stat(os.lstat(path))]
-    return seen == len(files)
+        if text is None or _hash(text) != entry[:_HASH]:
+            return None
+        files[relative] = f"{entry[:_HASH]} {_stamp(info)}"
+    while listing:  # a folder whose stat changed: only files of someone else's were added to it
+        folder = listing.pop()
+        for found in treeio.listed(root + folder):
+            relative = f"{folder}/{found.name}"
+            if found.is_dir(follow_symlinks=False):
+                if relative not in folders:  # a new folder: listed whole
+                    folders[relative] = _stamp(found.stat(follow_symlinks=False))
+                    listing.append(relative)
+            elif relative not in files and treeio.read_owned(found.path) is not None:
+                return None  # a generated file the tree no longer has
+    return Recorded(files, folders)
 
 
 def store(
     project: Source,
+    document: Document | None,
     patterns: Mapping[str, Sequence[str]],
     inputs: Sequence[Source],
     output: Path,
     options: Mapping[str, bool],
-    tree_hashes: Mapping[str, str],
     warnings: Sequence[Problem],
     scanned: Mapping[str, Sequence[str]],
     compiled: incremental.Last,
     written: Collection[str],
+    recorded: Recorded | None,
 ) -> None:
-    """Record that ``project`` with ``inputs`` compiled to the tree of ``tree_hashes``, just
-    written into ``output`` (the files ``written`` changed), with the stat each of its files has
-    there, and the secret scan's verdict on each string of the inputs; and, for a compile after
-    a change, the inputs, the entries of their documents and the tree of ``compiled``."""
-    previous = _read(Path(project.name))
-    before = previous.get("files") if previous is not None else None
-    known = before if isinstance(before, dict) else {}
-    files: dict[str, list[object]] = {}
-    for relative, digest in tree_hashes.items():
+    """Record that ``project`` (parsed: ``document``) with ``inputs`` compiled to the tree of
+    ``compiled``, just written into ``output`` (the files ``written`` changed; a compile after a
+    change wrote them into the ``recorded`` tree), with the stat each of its files and folders
+    has there, and the secret scan's verdict on each string of the inputs; and, when
+    ``compiled`` has entries, what the next compile after a change starts from."""
+    if recorded is None:
+        previous = _read(Path(project.name))
+        before = previous.get("files") if previous is not None else None
+        known = before if isinstance(before, dict) else {}
+        folders = {relative: _stamp(info) for relative, info in treeio.tree_folders(output)}
+    else:
+        known, folders = recorded.files, dict(recorded.folders)
+        for folder in {parent for relative in written for parent in _parents(relative)}:
+            try:
+                info = os.lstat(os.path.join(output, folder))
+            except OSError:
+                folders.pop(folder, None)  # emptied, and removed
+                continue
+            folders[folder] = _stamp(info)
+    files: dict[str, str] = {}
+    root = os.path.join(output, "")
+    for relative, digest in compiled.tree.items():
         entry = known.get(relative)
-        if relative not in written and isinstance(entry, list) and len(entry) == 5 and entry[0] == digest:
+        if relative not in written and isinstance(entry, str) and len(entry) > _HASH and entry[:_HASH] == digest:
             files[relative] = entry  # not written: the stat it had
             continue
-        files[relative] = [digest]
+        files[relative] = digest  # no stamp: read whenever it is asked about
         try:
-            info = os.lstat(os.path.join(output, relative))
+            info = os.lstat(root + relative)
         except OSError:
             continue
         if stat.S_ISREG(info.st_mode):
-            files[relative] += _stat(info)
+            files[relative] += f" {_stamp(info)}"
     record = {
         "format": _FORMAT,
         "digest": _digest(project, inputs, output, options),
@@ -227,6 +306,7 @@ def store(
         "output": str(output),
         "warnings": [[w.source, w.line, w.path, w.message, w.severity] for w in warnings],
         "files": files,
+        "folders": folders,
         "scanned": {"scanner": _scanner(), "verdicts": scanned},
     }
     _write(Path(project.name), record)
@@ -234,35 +314,66 @@ def store(
         made = {
             "format": _FORMAT,
             "settings": _digest(project, [], output, options),
+            "record": record["digest"],  # of the same compile: the record holds its tree
             "inputs": compiled.inputs,
             "entries": {file: [entry.to_json() for entry in found] for file, found in compiled.entries.items()},
-            "tree": compiled.tree,
             "warnings": record["warnings"],
+            "document": _document_json(document),
         }
         _write(Path(project.name), made, _last_path(Path(project.name)))
+
+
+def _parents(relative: str) -> list[str]:
+    """The folders ``relative`` is in, below the output folder: a/b/c.yaml is in a/b and a."""
+    parts = relative.split("/")[:-1]
+    return ["/".join(parts[:end]) for end in range(len(parts), 0, -1)]
+
+
+def _document_json(document: Document | None) -> list[object] | None:
+    """The project file's data and the line of each field, when JSON gives back the same data
+    (not for keys that are not strings, which JSON makes strings)."""
+    if document is None:
+        return None
+    data = json.loads(json.dumps(document.data))
+    return [data, [[list(path), line] for path, line in document.lines.items()]] if data == document.data else None
 
 
 @dataclass(frozen=True)
 class LastCompile:
     last: incremental.Last
     warnings: list[Problem]
+    output: Path
+    document: Document | None  # the project file parsed, when the record has it
 
 
-def last(project: Source, output: Path, options: Mapping[str, bool]) -> LastCompile | None:
-    """What the last compile of ``project`` read and made, if it compiled with the same
-    lmcache-gitops, options, project file and output folder (see gitops/incremental.py)."""
+def last(project: Source, options: Mapping[str, bool]) -> LastCompile | None:
+    """What the last compile of ``project`` read and made, and where, if it compiled with the
+    same lmcache-gitops, options and project file (see gitops/incremental.py)."""
     from ..gitops import incremental
+    from ..read.yamlio import Document
 
+    found = _record_of(Path(project.name))
+    if found is None:
+        return None
+    record, kept = found
+    output = Path(str(record["output"]))
     try:
         data = json.loads(_last_path(Path(project.name)).read_text(encoding="utf-8"))
         if data["format"] != _FORMAT or data["settings"] != _digest(project, [], output, options):
             return None
-        inputs, tree = dict(data["inputs"]), dict(data["tree"])
+        if data["record"] != record["digest"]:
+            return None
+        inputs = dict(data["inputs"])
         entries = {str(f): [incremental.Entry.from_json(e) for e in found] for f, found in data["entries"].items()}
         warnings = [Problem(*warning) for warning in data["warnings"]]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):  # none, or written otherwise: not used
+        tree = kept.hashes()
+        parsed = data["document"]
+        document = (
+            None if parsed is None else Document(project.name, parsed[0], {tuple(p): int(n) for p, n in parsed[1]})
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError):  # none, or written otherwise
         return None
-    return LastCompile(incremental.Last(inputs, entries, tree), warnings)
+    return LastCompile(incremental.Last(inputs, entries, tree), warnings, output, document)
 
 
 def _last_path(project_file: Path) -> Path:

@@ -20,7 +20,7 @@ import shutil
 import socket
 import stat
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
@@ -34,16 +34,20 @@ MAX_TREE_FILE = 16 * 2**20  # bytes; a generated file is far smaller, a larger o
 LOCK_TIMEOUT = 60.0  # seconds a compile waits for another compile of the same tree
 
 
+def listed(folder: str) -> list[os.DirEntry[str]]:
+    """The entries of ``folder`` by name; none when it cannot be listed."""
+    try:
+        return sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return []
+
+
 def tree_files(output: Path) -> Iterator[tuple[str, str, os.stat_result]]:
     """Every file below the tree's folders (never through a symbolic link to a folder) with its
     path below ``output``, its path, and its own stat, in a fixed order."""
 
     def walk(folder: str, relative: str) -> Iterator[tuple[str, str, os.stat_result]]:
-        try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError:
-            return
-        for entry in entries:
+        for entry in listed(folder):
             if entry.is_dir(follow_symlinks=False):
                 yield from walk(entry.path, f"{relative}/{entry.name}")
             else:
@@ -52,6 +56,22 @@ def tree_files(output: Path) -> Iterator[tuple[str, str, os.stat_result]]:
     for top in TOP_FOLDERS:
         if os.path.isdir(output / top):  # a link to one is followed, as before: the plan checks where it leads
             yield from walk(str(output / top), top)
+
+
+def tree_folders(output: Path) -> Iterator[tuple[str, os.stat_result]]:
+    """Every folder below the tree's folders, and each of those, that is not a symbolic link,
+    with its path below ``output`` and its stat."""
+    pending = [top for top in TOP_FOLDERS if not os.path.islink(output / top)]
+    while pending:
+        relative = pending.pop()
+        try:
+            info = os.lstat(os.path.join(output, relative))
+        except OSError:
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            yield relative, info
+            folder = os.path.join(output, relative)
+            pending += [f"{relative}/{e.name}" for e in listed(folder) if e.is_dir(follow_symlinks=False)]
 
 
 def read_owned(path: str | Path) -> str | None:
@@ -145,6 +165,29 @@ def plan(tree: Mapping[str, str], output: Path, unchanged: Unchanged | None = No
         if owned.get(relative) != text
     ]
     changes += [FileChange(relative, "deleted", text, None) for relative, text in owned.items() if relative not in tree]
+    return sorted(changes, key=lambda c: c.path)
+
+
+def replacing(
+    old: Mapping[str, str], new: Mapping[str, str], output: Path, folders: Collection[str]
+) -> list[FileChange] | None:
+    """What replacing the files ``old`` of the tree by ``new`` creates, changes and deletes,
+    sorted by path, when the tree on disk is the one whose folders are ``folders`` (real folders,
+    each with every file the tree has there) and holds ``old`` as it is; None when a new file's
+    place, or a new folder's, is taken (then only `plan` can tell what is there)."""
+    changes = [
+        FileChange(path, "changed" if path in old else "created", old.get(path), text)
+        for path, text in new.items()
+        if old.get(path) != text
+    ]
+    changes += [FileChange(path, "deleted", text, None) for path, text in old.items() if path not in new]
+    for change in changes:
+        if change.change == "created":
+            path = change.path
+            while path and path not in folders:
+                if os.path.lexists(output / path):  # a file of someone else's, or a link
+                    return None
+                path = path.rpartition("/")[0]
     return sorted(changes, key=lambda c: c.path)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -21,6 +23,11 @@ class FileChange:
     change: Change
     old: str | None = field(repr=False)
     new: str | None = field(repr=False)
+
+
+def hashes(tree: Mapping[str, str]) -> dict[str, str]:
+    """The hash of each file's text: what the compile cache knows a file by."""
+    return {path: hashlib.sha256(text.encode("utf-8")).hexdigest() for path, text in tree.items()}
 
 
 def field_changes(change: FileChange) -> list[FieldDiff] | None:

@@ -1,5 +1,5 @@
-"""A compile after some input documents changed: the last compile's tree, with the files of what
-the change reaches made again, or None when only a whole compile can tell.
+"""A compile after some input documents changed: the files of the last compile's tree that the
+change reaches, made again, or None when only a whole compile can tell.
 
 Documents are grouped by what they name: one mentions another when a word of its keys or values
 is the other's name, or starts with it followed by `-` or `.` (what the operator generates and
@@ -28,6 +28,7 @@ from ..models.project_file import Project
 from ..read import inputs as reading
 from ..read.source import Source
 from ..read.yamlio import Document, load_documents
+from .drift import hashes
 from .environments import build_project, resolves, selectors
 from .tree import Tree, build_tree, shared_file
 
@@ -103,12 +104,16 @@ class Last:
 
     inputs: dict[str, str]  # input file -> text, in the order read
     entries: Entries
-    tree: Tree
+    tree: Mapping[str, str]  # file -> the hash of its text (tree.hashes)
 
 
 @dataclass(frozen=True)
 class Recompiled:
-    tree: Tree
+    """The files of the last tree that the change reaches, ``old`` as they are there and ``new``
+    as they are now (the rest of the tree stays as it is), and the entries of the inputs now."""
+
+    old: Tree
+    new: Tree
     entries: Entries
 
 
@@ -133,14 +138,22 @@ class _Groups:
         self.parent[self.find(one)] = self.find(other)
 
 
-def _overridden(project: Project, names: frozenset[str]) -> list[tuple[str, tuple[str, ...]]]:
-    """What the environments' overrides make a document name: an override may point an engine
-    at another coordinator, or wire a workload to another engine."""
-    return [
-        (key.rpartition("/")[2], _mentions(override.model_dump(mode="json"), names))
-        for env in project.environments.values()
-        for key, override in env.overrides.items()
-    ]
+def _overridden(document: Document, names: frozenset[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """What the environments' overrides in the project file make a document name: an override
+    may point an engine at another coordinator, or wire a workload to another engine."""
+    found, mentioned = [], {}
+    for env in _mapping(document.data, "environments").values():
+        for key, override in _mapping(env, "overrides").items():
+            text = json.dumps(override, sort_keys=True)  # most overrides are alike: each is read once
+            if text not in mentioned:
+                mentioned[text] = _mentions(override, names)
+            found.append((key.rpartition("/")[2], mentioned[text]))
+    return found
+
+
+def _mapping(data: Any, key: str) -> dict[str, Any]:
+    found = data.get(key) if isinstance(data, dict) else None
+    return found if isinstance(found, dict) else {}
 
 
 def _group(
@@ -186,8 +199,8 @@ def recompile(
     rendered: bool,
     most: float = MOST,
 ) -> Recompiled | None:
-    """The tree of the project with the inputs ``now``, from ``last``, or None (see above); also
-    None when the change reaches more than ``most`` of the documents."""
+    """What changes in ``last``'s tree with the inputs ``now``, or None (see above); also None
+    when the change reaches more than ``most`` of the documents."""
     if [source.name for source in now] != list(last.inputs):
         return None
     changed = [source for source in now if source.text != last.inputs[source.name]]
@@ -196,27 +209,34 @@ def recompile(
     names = frozenset(entry.identity[3] for found in last.entries.values() for entry in found)
     new_entries = dict(last.entries)
     reached: set[DocumentId] = set()
+    old_documents: dict[str, list[Document]] = {}
+    new_documents: dict[str, list[Document]] = {}
     for source in changed:
-        documents, problems = load_documents(source.text, source.name)
-        new_entries[source.name] = _entries(documents, names)
+        new_documents[source.name], problems = load_documents(source.text, source.name)
+        new_entries[source.name] = _entries(new_documents[source.name], names)
         if problems or [e.identity for e in new_entries[source.name]] != [
             e.identity for e in last.entries.get(source.name, [])
         ]:
             return None  # what the project's names are, or a problem: a whole compile says
-        old_documents, _ = load_documents(last.inputs[source.name], source.name)
-        for index, (old, new) in enumerate(zip(old_documents, documents, strict=True)):
+        old_documents[source.name], _ = load_documents(last.inputs[source.name], source.name)
+        for index, (old, new) in enumerate(zip(old_documents[source.name], new_documents[source.name], strict=True)):
             # JSON tells 1 from 1.0 and true; the lines, where a problem or warning points
             if old.lines != new.lines or json.dumps(old.data) != json.dumps(new.data):
                 reached.add((source.name, index))
     if not reached:
         return None
-    group = _group(reached, [last.entries, new_entries], _overridden(project, names))
+    group = _group(reached, [last.entries, new_entries], _overridden(document, names))
     if len(group) > most * sum(len(found) for found in new_entries.values()):
         return None
-    texts = {source.name: source.text for source in now}
+    for name in {source for source, _ in group} - set(old_documents):  # unchanged: read once for both
+        old_documents[name] = new_documents[name] = load_documents(last.inputs[name], name)[0]
     try:
-        before = _compile_group(project, document, last.inputs, last.entries, group, allow_skip, tree, rendered)
-        after = _compile_group(project, document, texts, new_entries, group, allow_skip, tree, rendered)
+        before = _compile_group(
+            project, document, last.inputs, old_documents, last.entries, group, allow_skip, tree, rendered
+        )
+        after = _compile_group(
+            project, document, last.inputs, new_documents, new_entries, group, allow_skip, tree, rendered
+        )
     except InvalidInput:
         return None
     if before.warnings != after.warnings:
@@ -226,12 +246,11 @@ def recompile(
             return None
     old_own = {path: text for path, text in before.files.items() if not shared_file(path)}
     new_own = {path: text for path, text in after.files.items() if not shared_file(path)}
-    if any(last.tree.get(path) != text for path, text in old_own.items()):
+    if any(last.tree.get(path) != digest for path, digest in hashes(old_own).items()):
         return None  # the group alone does not make what the whole project made
     if any(path in last.tree and path not in old_own for path in new_own):
         return None  # a file another group has
-    kept = {path: text for path, text in last.tree.items() if path not in old_own}
-    return Recompiled(dict(sorted({**kept, **new_own}.items())), new_entries)
+    return Recompiled(old_own, new_own, new_entries)
 
 
 @dataclass(frozen=True)
@@ -243,40 +262,34 @@ class _Made:
 def _compile_group(
     project: Project,
     document: Document,
-    texts: Mapping[str, str],
+    order: Iterable[str],
+    documents: Mapping[str, Sequence[Document]],
     found: Entries,
     group: set[DocumentId],
     allow_skip: bool,
     tree: str | None,
     rendered: bool,
 ) -> _Made:
-    """The tree of ``group``'s documents compiled as a project of their own: the environments
+    """The tree of ``group``'s documents (of ``documents`` by file, with the entries ``found``;
+    the files in the ``order`` read) compiled as a project of their own: the environments
     include and override only what they name of the group."""
-    files = {source for source, _ in group}
     starts = {(source, found[source][index].line) for source, index in group}
-    loaded, problems = reading.load([Source(n, text) for n, text in texts.items() if n in files], project.namespace)
+    chosen = [d for source in order if source in documents for d in documents[source] if (source, _start(d)) in starts]
+    inputs, problems = reading.parse_all(chosen, project.namespace)
     if problems:
         raise InvalidInput(problems)
-    inputs = reading.Inputs(
-        [r for r in loaded.resources if (r.document.source, _start(r.document)) in starts],
-        [m for m in loaded.manifests if (m.document.source, _start(m.document)) in starts],
-    )
     known = selectors(inputs)
     environments = {
-        name: env.model_copy(
-            update={
-                "include": None if env.include is None else [n for n in env.include if resolves(n, known)],
-                "overrides": {n: o for n, o in env.overrides.items() if resolves(n, known)},
-            }
+        name: env.narrowed(
+            include=None if env.include is None else [n for n in env.include if resolves(n, known)],
+            overrides={n: o for n, o in env.overrides.items() if resolves(n, known)},
         )
         for name, env in project.environments.items()
     }
     objects = {f"{r.kind}/{r.name}" for r in inputs.resources} | {f"{m.kind}/{m.name}" for m in inputs.manifests}
-    alone = project.model_copy(
-        update={
-            "environments": environments,
-            "not_secrets": {key: paths for key, paths in project.not_secrets.items() if key in objects},
-        }
+    alone = project.narrowed(
+        environments=environments,
+        not_secrets={key: paths for key, paths in project.not_secrets.items() if key in objects},
     )
     build = build_project(alone, document, inputs, allow_skip=allow_skip, tree=tree)
     return _Made(build_tree(build, rendered=rendered), list(build.warnings))

@@ -53,6 +53,11 @@ class Model(BaseModel):
                 Problem(f"<{type(self).__name__}.model_copy>", 1, format_path(e["loc"]), e["msg"]) for e in err.errors()
             ) from None
 
+    def narrowed(self, **fields: Any) -> Self:
+        """A copy with ``fields`` (by Python name) set to parts of what they hold (a list or a
+        mapping with fewer items): valid already, so not validated again."""
+        return super().model_copy(update=fields)
+
     if not TYPE_CHECKING:  # for mypy, the Python names only: a typo stays a type error
 
         def __getattr__(self, name: str) -> Any:

@@ -301,26 +301,35 @@ _GROUPS = frozenset(kinds.group(version) for version in API_VERSIONS.values())  
 
 def load(sources: Iterable[Source], default_namespace: str) -> tuple[Inputs, list[Problem]]:
     """Every resource and object of every source, and the problems found on the way (all of them)."""
+    documents: list[Document] = []
+    problems: list[Problem] = []
+    for source in sources:
+        found, unread = load_documents(source.text, source.name)
+        documents += found
+        problems += unread
+    inputs, more = parse_all(documents, default_namespace)
+    return inputs, [*problems, *more]
+
+
+def parse_all(documents: Iterable[Document], default_namespace: str) -> tuple[Inputs, list[Problem]]:
+    """Every resource and object of ``documents``, and the problems found on the way."""
     inputs = Inputs([], [])
     excused: set[ResourceKey] = set()
     problems: list[Problem] = []
-    for source in sources:
-        documents, found = load_documents(source.text, source.name)
-        problems.extend(found)
-        for document in documents:
-            if is_manifest(document.data):
-                manifest, found = parse_manifest(document, default_namespace)
-                if manifest is not None:
-                    inputs.manifests.append(manifest)
-                elif isinstance(kind := document.data.get("kind"), str):  # a router may name it
-                    excused.update(_named(document.data, default_namespace, [kind]))
+    for document in documents:
+        if is_manifest(document.data):
+            manifest, found = parse_manifest(document, default_namespace)
+            if manifest is not None:
+                inputs.manifests.append(manifest)
+            elif isinstance(kind := document.data.get("kind"), str):  # a router may name it
+                excused.update(_named(document.data, default_namespace, [kind]))
+        else:
+            resource, found = parse(document, default_namespace)
+            if resource is not None:
+                inputs.resources.append(resource)
             else:
-                resource, found = parse(document, default_namespace)
-                if resource is not None:
-                    inputs.resources.append(resource)
-                else:
-                    excused.update(_named(document.data, default_namespace, KINDS))
-            problems.extend(found)
+                excused.update(_named(document.data, default_namespace, KINDS))
+        problems.extend(found)
     return Inputs(inputs.resources, inputs.manifests, frozenset(excused)), problems
 
 
