@@ -410,10 +410,11 @@ def _write(loaded: LoadedProject, output: Path, *, rendered: bool, lock_timeout:
 
 @dataclass(frozen=True)
 class _Replaced:
-    """What a recompile's files replace: the last tree (the hash of each file), and its files
-    that the change reaches, as they are there."""
+    """What a recompile's files replace: the last tree (the hash of each file, and the digest of
+    what it was compiled from), and its files that the change reaches, as they are there."""
 
     last: Mapping[str, str]
+    digest: str
     old: Tree
 
 
@@ -477,7 +478,7 @@ def _planned(compiled: _Compiled, *, cache: bool, remember: bool) -> tuple[_Comp
     replaces = compiled.replaces
     if replaces is not None:
         recorded = compile_cache.on_disk(compiled.file, compiled.output)
-        if recorded is not None and recorded.hashes() == replaces.last:
+        if recorded is not None and recorded.digest == replaces.digest:
             changes = treeio.replacing(replaces.old, compiled.tree, compiled.output, recorded.folders)
             if changes is not None:
                 tree = {path: digest for path, digest in replaces.last.items() if path not in replaces.old}
@@ -562,7 +563,7 @@ def _recompiled(file: Path, allow_skip: bool, rendered: bool) -> _Compiled | Non
         made.new,
         last.warnings,
         made.entries,
-        _Replaced(last.last.tree, made.old),
+        _Replaced(last.last.tree, last.digest, made.old),
         verdicts,
     )
 

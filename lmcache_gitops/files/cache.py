@@ -23,6 +23,7 @@ starts from are those on disk, which the record vouches for.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -121,11 +122,17 @@ def _read(project_file: Path) -> dict[str, object] | None:
     return found
 
 
+@functools.cache
 def _scanner() -> str:
-    """What a verdict of the secret scan depends on: lmcache-gitops's rules and detect-secrets."""
-    from importlib.metadata import version
+    """What a verdict of the secret scan depends on: lmcache-gitops's rules and detect-secrets,
+    by its version file (found without importing it, and without importlib.metadata, which
+    reads every installed package's metadata)."""
+    import importlib.util
 
-    return hashlib.sha256(json.dumps([_tool(), version("detect-secrets")]).encode()).hexdigest()
+    spec = importlib.util.find_spec("detect_secrets")
+    folders = spec.submodule_search_locations if spec is not None else None
+    version = Path(folders[0], "__version__.py").read_text(encoding="utf-8") if folders else ""
+    return hashlib.sha256(json.dumps([_tool(), version]).encode()).hexdigest()
 
 
 def verdicts(project_file: Path) -> dict[str, list[str]]:
@@ -150,6 +157,7 @@ class Recorded:
 
     files: dict[str, str]  # path below the output folder -> "<hash> <stamp>"
     folders: dict[str, str]  # path below the output folder -> its stamp
+    digest: str  # of what the tree was compiled from (the record's)
 
     def hashes(self) -> dict[str, str]:
         return {relative: entry[:_HASH] for relative, entry in self.files.items()}
@@ -204,7 +212,9 @@ def _record_of(project_file: Path) -> tuple[dict[str, object], Recorded] | None:
 
 def _recorded(record: Mapping[str, object]) -> Recorded | None:
     files, folders = record.get("files"), record.get("folders")
-    return Recorded(files, folders) if isinstance(files, dict) and isinstance(folders, dict) else None
+    if isinstance(files, dict) and isinstance(folders, dict):
+        return Recorded(files, folders, str(record.get("digest")))
+    return None
 
 
 def _on_disk(kept: Recorded, output: Path) -> Recorded | None:
@@ -249,7 +259,7 @@ def _on_disk(kept: Recorded, output: Path) -> Recorded | None:
                     listing.append(relative)
             elif relative not in files and treeio.read_owned(found.path) is not None:
                 return None  # a generated file the tree no longer has
-    return Recorded(files, folders)
+    return Recorded(files, folders, kept.digest)
 
 
 def store(
@@ -316,7 +326,7 @@ def store(
             "settings": _digest(project, [], output, options),
             "record": record["digest"],  # of the same compile: the record holds its tree
             "inputs": compiled.inputs,
-            "entries": {file: [entry.to_json() for entry in found] for file, found in compiled.entries.items()},
+            "entries": compiled.entries,
             "warnings": record["warnings"],
             "document": _document_json(document),
         }
@@ -344,6 +354,7 @@ class LastCompile:
     warnings: list[Problem]
     output: Path
     document: Document | None  # the project file parsed, when the record has it
+    digest: str  # the record's: of what the last tree was compiled from
 
 
 def last(project: Source, options: Mapping[str, bool]) -> LastCompile | None:
@@ -373,7 +384,7 @@ def last(project: Source, options: Mapping[str, bool]) -> LastCompile | None:
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError):  # none, or written otherwise
         return None
-    return LastCompile(incremental.Last(inputs, entries, tree), warnings, output, document)
+    return LastCompile(incremental.Last(inputs, entries, tree), warnings, output, document, kept.digest)
 
 
 def _last_path(project_file: Path) -> Path:

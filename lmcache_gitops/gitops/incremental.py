@@ -21,7 +21,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import InvalidInput, Problem
 from ..models.project_file import Project
@@ -39,22 +39,19 @@ _CONFIG = "LMCacheConfig"  # selects the pods it wires by labels, not by name
 MOST = 0.5  # of the documents: a larger group compiles about as fast whole
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """What a compile remembers of one input document: where it starts, what it is, and the
-    names of the project's documents it mentions."""
+    names of the project's documents it mentions (a tuple: JSON writes it as a list, and
+    thousands are read back at once)."""
 
     line: int
     identity: tuple[str, ...]  # apiVersion, kind, namespace as written, name
     mentions: tuple[str, ...]
 
-    def to_json(self) -> list[Any]:
-        return [self.line, list(self.identity), list(self.mentions)]
-
     @classmethod
     def from_json(cls, data: Any) -> Entry:
         line, identity, mentions = data
-        return cls(int(line), tuple(map(str, identity)), tuple(map(str, mentions)))
+        return cls(int(line), tuple(identity), tuple(mentions))
 
 
 Entries = dict[str, list[Entry]]  # input file -> its documents, in order
@@ -157,33 +154,34 @@ def _mapping(data: Any, key: str) -> dict[str, Any]:
 
 
 def _group(
-    reached: set[DocumentId], versions: Sequence[Entries], overridden: Sequence[tuple[str, tuple[str, ...]]]
+    reached: set[DocumentId],
+    entries: Entries,
+    mentions: Iterable[tuple[DocumentId, tuple[str, ...]]],
+    overridden: Sequence[tuple[str, tuple[str, ...]]],
 ) -> set[DocumentId]:
-    """The documents grouped with ``reached`` in any of ``versions`` of the entries, with what
-    the ``overridden`` documents name in an environment."""
+    """The documents grouped with ``reached``: of ``entries`` (their names and kinds), by what
+    they name in ``mentions`` and what the ``overridden`` documents name in an environment."""
     groups = _Groups()
-    for version in versions:
-        named: dict[str, list[DocumentId]] = {}
-        manifests, configs = [], []
-        for source, found in version.items():
-            for index, entry in enumerate(found):
-                named.setdefault(entry.identity[3], []).append((source, index))
-                if reading.is_manifest({"apiVersion": entry.identity[0], "kind": entry.identity[1]}):
-                    manifests.append((source, index))
-                elif entry.identity[1] == _CONFIG:
-                    configs.append((source, index))
-        for source, found in version.items():
-            for index, entry in enumerate(found):
-                for name in entry.mentions:
-                    for other in named.get(name, ()):
-                        groups.join((source, index), other)
-        for config in configs:
-            for manifest in manifests:
-                groups.join(config, manifest)
-        for name, mentioned in overridden:
-            for one in named.get(name, ()):
-                for other in (found for other_name in mentioned for found in named.get(other_name, ())):
-                    groups.join(one, other)
+    named: dict[str, list[DocumentId]] = {}
+    manifests, configs = [], []
+    for source, found in entries.items():
+        for index, entry in enumerate(found):
+            named.setdefault(entry.identity[3], []).append((source, index))
+            if reading.is_manifest({"apiVersion": entry.identity[0], "kind": entry.identity[1]}):
+                manifests.append((source, index))
+            elif entry.identity[1] == _CONFIG:
+                configs.append((source, index))
+    for document, names in mentions:
+        for name in names:
+            for other in named.get(name, ()):
+                groups.join(document, other)
+    for config in configs:
+        for manifest in manifests:
+            groups.join(config, manifest)
+    for name, mentioned in overridden:
+        for one in named.get(name, ()):
+            for other in (found for other_name in mentioned for found in named.get(other_name, ())):
+                groups.join(one, other)
     roots = {groups.find(item) for item in reached}
     return {item for item in groups.parent if groups.find(item) in roots} | reached
 
@@ -225,7 +223,13 @@ def recompile(
                 reached.add((source.name, index))
     if not reached:
         return None
-    group = _group(reached, [last.entries, new_entries], _overridden(document, names))
+    mentions = [
+        ((source, index), entry.mentions)
+        for version in (last.entries, {name: new_entries[name] for name in new_documents})
+        for source, found in version.items()
+        for index, entry in enumerate(found)
+    ]  # before and after the change: the names are the same
+    group = _group(reached, last.entries, mentions, _overridden(document, names))
     if len(group) > most * sum(len(found) for found in new_entries.values()):
         return None
     for name in {source for source, _ in group} - set(old_documents):  # unchanged: read once for both

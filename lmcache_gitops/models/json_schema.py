@@ -7,7 +7,12 @@ checks in code that a JSON Schema can state too (label syntax, names, quantities
 
 from __future__ import annotations
 
+import ast
+import functools
+import inspect
+import itertools
 import json
+import textwrap
 from collections.abc import Callable, Iterator
 from typing import Any, get_args
 
@@ -16,6 +21,7 @@ from pydantic.json_schema import models_json_schema
 
 from ..k8s.schema import json_schema_definitions
 from ..naming import COORDINATOR_APP, ENGINE_APP, MANAGED_BY, OWN_MANAGER, SERVER_APP, selector_labels
+from .base import Model
 from .inprocess import OTHER_KEYS
 from .kinds import KINDS
 from .project_file import Project
@@ -118,9 +124,61 @@ def json_schema_text(kind: str | None = None) -> str:
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
 
 
+def _attribute_docstrings(cls: type) -> dict[str, str]:
+    """The docstring below each field of ``cls``'s own body, as pydantic's
+    use_attribute_docstrings reads them."""
+    body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0]
+    statements = body.body if isinstance(body, ast.ClassDef) else []
+    return {
+        field.target.id: inspect.cleandoc(text.value.value)
+        for field, text in itertools.pairwise(statements)
+        if isinstance(field, ast.AnnAssign) and isinstance(field.target, ast.Name)
+        if isinstance(text, ast.Expr) and isinstance(text.value, ast.Constant) and isinstance(text.value.value, str)
+    }
+
+
+def _models_below(models: Iterator[type[BaseModel]]) -> list[type[BaseModel]]:
+    """``models`` and every model their fields hold, each after the models it holds."""
+    found: dict[type[BaseModel], None] = {}
+
+    def visit(cls: type[BaseModel]) -> None:
+        if cls not in found:
+            for field in cls.model_fields.values():
+                for inner in _models_in(field.annotation):
+                    visit(inner)
+            found[cls] = None
+
+    for cls in models:
+        visit(cls)
+    return list(found)
+
+
+def _subclasses(cls: type[Model]) -> Iterator[type[Model]]:
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+@functools.cache
+def _described() -> None:
+    """Give every field of the models the docstring below it as its description, then build the
+    models again, each after those it holds. pydantic's use_attribute_docstrings would read the
+    source of every model when it is imported: a tenth of the import of a compile, which only
+    validates with them."""
+    models = _models_below(_subclasses(Model))
+    for cls in (model for model in models if issubclass(model, Model)):
+        for name, field in cls.model_fields.items():
+            owner = next(base for base in cls.__mro__ if name in inspect.get_annotations(base))
+            if field.description is None and (text := _attribute_docstrings(owner).get(name)) is not None:
+                field.description = text
+    for model in models:
+        model.model_rebuild(force=True)
+
+
 def _schema(models: list[type[BaseModel]], defs: dict[str, Schema], checks: Checks, *, pruned: bool) -> Schema:
     """The schema of ``models`` (one at the root, else one of them), with ``defs`` and ``checks``;
     ``pruned``: null fields are dropped before validation."""
+    _described()
     refs, schema = models_json_schema([(cls, "validation") for cls in models], by_alias=True)
     defs = {**schema["$defs"], **defs}
     for name, field in _defaults_that_fail(models):
