@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import Problem
-from ..gitops.drift import Report, hashes
+from ..gitops.drift import Report, text_hash
 from ..naming import TOP_FOLDERS, VERSION
 from ..read.source import Source
 from . import sources, treeio
@@ -55,10 +55,6 @@ def _stamp(info: os.stat_result) -> str:
     it: one string (a record of tens of thousands of files reads and writes several times
     faster than with a list each)."""
     return f"{info.st_size} {info.st_mtime_ns} {info.st_ctime_ns} {info.st_ino}"
-
-
-def _hash(text: str) -> str:
-    return hashes({"": text})[""]
 
 
 def unchanged(project_file: Path, tree_hashes: Mapping[str, str]) -> treeio.Unchanged:
@@ -176,7 +172,7 @@ def cached_report(project_file: Path, options: Mapping[str, bool], *, check: boo
     try:
         (project,), problems = sources.read_files([project_file])
         output = Path(str(record["output"]))
-        if problems or _hash(project.text) != record["project"]:
+        if problems or text_hash(project.text) != record["project"]:
             return None
         found, failed, unreadable = sources.project_inputs(patterns, project_file, project_file.parent)
         if failed or unreadable or _digest(project, found, output, options) != record["digest"]:
@@ -246,7 +242,7 @@ def _on_disk(kept: Recorded, output: Path) -> Recorded | None:
         if entry[_HASH + 1 :] == _stamp(info):
             continue
         text = treeio.read_owned(path)
-        if text is None or _hash(text) != entry[:_HASH]:
+        if text is None or text_hash(text) != entry[:_HASH]:
             return None
         files[relative] = f"{entry[:_HASH]} {_stamp(info)}"
     while listing:  # a folder whose stat changed: only files of someone else's were added to it
@@ -280,6 +276,7 @@ def store(
     change wrote them into the ``recorded`` tree), with the stat each of its files and folders
     has there, and the secret scan's verdict on each string of the inputs; and, when
     ``compiled`` has entries, what the next compile after a change starts from."""
+    root = os.path.join(output, "")
     if recorded is None:
         previous = _read(Path(project.name))
         before = previous.get("files") if previous is not None else None
@@ -289,13 +286,12 @@ def store(
         known, folders = recorded.files, dict(recorded.folders)
         for folder in {parent for relative in written for parent in _parents(relative)}:
             try:
-                info = os.lstat(os.path.join(output, folder))
+                info = os.lstat(root + folder)
             except OSError:
                 folders.pop(folder, None)  # emptied, and removed
                 continue
             folders[folder] = _stamp(info)
     files: dict[str, str] = {}
-    root = os.path.join(output, "")
     for relative, digest in compiled.tree.items():
         entry = known.get(relative)
         if relative not in written and isinstance(entry, str) and len(entry) > _HASH and entry[:_HASH] == digest:
@@ -311,7 +307,7 @@ def store(
     record = {
         "format": _FORMAT,
         "digest": _digest(project, inputs, output, options),
-        "project": _hash(project.text),
+        "project": text_hash(project.text),
         "inputs": {field: list(globs) for field, globs in patterns.items()},
         "output": str(output),
         "warnings": [[w.source, w.line, w.path, w.message, w.severity] for w in warnings],
@@ -372,7 +368,7 @@ def last(project: Source, options: Mapping[str, bool]) -> LastCompile | None:
         data = json.loads(_last_path(Path(project.name)).read_text(encoding="utf-8"))
         if data["format"] != _FORMAT or data["settings"] != _digest(project, [], output, options):
             return None
-        if data["record"] != record["digest"]:
+        if data["record"] != kept.digest:
             return None
         inputs = dict(data["inputs"])
         entries = {str(f): [incremental.Entry.from_json(e) for e in found] for f, found in data["entries"].items()}

@@ -64,13 +64,13 @@ def tree_folders(output: Path) -> Iterator[tuple[str, os.stat_result]]:
     pending = [top for top in TOP_FOLDERS if not os.path.islink(output / top)]
     while pending:
         relative = pending.pop()
+        folder = os.path.join(output, relative)
         try:
-            info = os.lstat(os.path.join(output, relative))
+            info = os.lstat(folder)
         except OSError:
             continue
         if stat.S_ISDIR(info.st_mode):
             yield relative, info
-            folder = os.path.join(output, relative)
             pending += [f"{relative}/{e.name}" for e in listed(folder) if e.is_dir(follow_symlinks=False)]
 
 

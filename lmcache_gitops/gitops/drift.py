@@ -25,9 +25,14 @@ class FileChange:
     new: str | None = field(repr=False)
 
 
+def text_hash(text: str) -> str:
+    """The hash of a file's text: what the compile cache knows a file by."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def hashes(tree: Mapping[str, str]) -> dict[str, str]:
-    """The hash of each file's text: what the compile cache knows a file by."""
-    return {path: hashlib.sha256(text.encode("utf-8")).hexdigest() for path, text in tree.items()}
+    """The hash of each file's text."""
+    return {path: text_hash(text) for path, text in tree.items()}
 
 
 def field_changes(change: FileChange) -> list[FieldDiff] | None:

@@ -234,13 +234,12 @@ def recompile(
         return None
     for name in {source for source, _ in group} - set(old_documents):  # unchanged: read once for both
         old_documents[name] = new_documents[name] = load_documents(last.inputs[name], name)[0]
+    in_order = [name for name in last.inputs if name in old_documents]  # as a whole compile reads them
+    old_documents = {name: old_documents[name] for name in in_order}
+    new_documents = {name: new_documents[name] for name in in_order}
     try:
-        before = _compile_group(
-            project, document, last.inputs, old_documents, last.entries, group, allow_skip, tree, rendered
-        )
-        after = _compile_group(
-            project, document, last.inputs, new_documents, new_entries, group, allow_skip, tree, rendered
-        )
+        before = _compile_group(project, document, old_documents, last.entries, group, allow_skip, tree, rendered)
+        after = _compile_group(project, document, new_documents, new_entries, group, allow_skip, tree, rendered)
     except InvalidInput:
         return None
     if before.warnings != after.warnings:
@@ -266,7 +265,6 @@ class _Made:
 def _compile_group(
     project: Project,
     document: Document,
-    order: Iterable[str],
     documents: Mapping[str, Sequence[Document]],
     found: Entries,
     group: set[DocumentId],
@@ -274,11 +272,11 @@ def _compile_group(
     tree: str | None,
     rendered: bool,
 ) -> _Made:
-    """The tree of ``group``'s documents (of ``documents`` by file, with the entries ``found``;
-    the files in the ``order`` read) compiled as a project of their own: the environments
-    include and override only what they name of the group."""
+    """The tree of ``group``'s documents (of ``documents`` by file, in the order read, with the
+    entries ``found``) compiled as a project of their own: the environments include and
+    override only what they name of the group."""
     starts = {(source, found[source][index].line) for source, index in group}
-    chosen = [d for source in order if source in documents for d in documents[source] if (source, _start(d)) in starts]
+    chosen = [d for source, found_there in documents.items() for d in found_there if (source, _start(d)) in starts]
     inputs, problems = reading.parse_all(chosen, project.namespace)
     if problems:
         raise InvalidInput(problems)
