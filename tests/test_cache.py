@@ -19,7 +19,7 @@ import lmcache_gitops as lg
 from lmcache_gitops.files import cache, treeio
 from lmcache_gitops.naming import HEADER
 
-from .helpers import resource, write_project
+from .helpers import dump_all, resource, write_project
 
 ENVIRONMENTS: dict[str, Any] = {
     "dev": {"namespace": "dev", "overrides": {"cache": {"spec": {"l1": {"sizeGB": 5}}}}},
@@ -137,10 +137,51 @@ def test_the_secret_scan_asks_detect_secrets_only_about_strings_no_compile_has_s
     code, loaded, output = compile_()
     assert (code, loaded) == ("1", "True")
     assert "spec.extraArgs[0]: looks like a secret (AWS Access Key)" in output
-    record = tmp_path / treeio.STATE / cache.CACHE / f"{project.name}.json"
     assert cache.verdicts(project)  # kept by the last good compile, for the scanner that gave them
-    record.write_text(record.read_text().replace('"scanner": "', '"scanner": "another '))
+    record = tmp_path / treeio.STATE / cache.CACHE / f"{project.name}.json"
+    record.write_text(json.dumps({**json.loads(record.read_text()), "scanner": "another"}))
+    (tmp_path / treeio.STATE / cache.CACHE / f"{project.name}.changes.json").unlink(missing_ok=True)
     assert cache.verdicts(project) == {}
+
+
+def test_a_compile_after_a_change_writes_only_the_records_changes(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    for number in range(12):  # one engine per file: a change to one is a small part of the record
+        engine = resource("LMCacheEngine", name=f"cache-{number}", namespace=None)
+        (tmp_path / "specs" / f"cache-{number}.yaml").write_text(dump_all([engine]))
+    lg.compile_project(project)
+    records = tmp_path / treeio.STATE / cache.CACHE
+    whole = {path.name: path.read_bytes() for path in records.iterdir()}
+    edited = tmp_path / "specs" / "cache-3.yaml"
+    edited.write_text(edited.read_text().replace("sizeGB: ", "sizeGB: 1"))
+    assert not lg.compile_project(project).up_to_date
+    assert {path.name: path.read_bytes() for path in records.iterdir() if path.name in whole} == whole
+    changes = sorted(path.name for path in records.iterdir() if path.name not in whole)
+    assert changes == [f"{project.name}.changes.json", f"{project.name}.last.changes.json"]
+    for name in changes:
+        assert len((records / name).read_bytes()) * 4 < len(whole[name.replace(".changes", "")])
+    merged = cache.read(project)
+    shutil.rmtree(records)
+    assert lg.compile_project(project).up_to_date  # a whole record of the same tree
+    assert list(records.iterdir()) != [] and not any(".changes." in path.name for path in records.iterdir())
+    rewritten = cache.read(project)
+    assert merged is not None and rewritten is not None
+    assert {**merged, "generation": ""} == {**rewritten, "generation": ""}
+
+
+def test_changes_of_another_record_are_never_merged(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    lg.compile_project(project)
+    _edit(tmp_path, ("size", 7))
+    lg.compile_project(project)
+    records = tmp_path / treeio.STATE / cache.CACHE
+    stale = (records / f"{project.name}.changes.json").read_bytes()
+    expected = cache.read(project)
+    (records / f"{project.name}.json").write_text(json.dumps({**cache.read(project), "generation": "another"}))
+    assert cache.read(project) == {**expected, "generation": "another"}  # whole: the changes not merged again
+    (records / f"{project.name}.changes.json").write_bytes(stale[:-2])
+    assert cache.read(project) is None  # changes that cannot be read: no record
+    assert lg.compile_project(project).up_to_date
 
 
 def test_a_record_of_another_version_or_options_is_never_used(tmp_path: Path) -> None:
@@ -159,13 +200,14 @@ def test_a_compile_refreshes_the_stat_of_a_file_rewritten_with_the_same_bytes(tm
     lg.compile_project(project)
     file = _some_tree_file(tmp_path, 0)
     file.write_bytes(file.read_bytes())  # as a checkout does
-    record = tmp_path / treeio.STATE / cache.CACHE / f"{project.name}.json"
-    relative = file.relative_to(tmp_path).as_posix()
-    stale = json.loads(record.read_text())["files"][relative]
+    records = tmp_path / treeio.STATE / cache.CACHE
+    kept = {path.name: path.read_bytes() for path in records.iterdir()}
     options = cache.options(allow_skip=False, rendered=False)
     assert cache.cached_report(project, options, check=True) is not None  # read, hashed, the same
-    assert json.loads(record.read_text())["files"][relative] == stale  # a check writes nothing
+    assert {path.name: path.read_bytes() for path in records.iterdir()} == kept  # a check writes nothing
     assert lg.compile_project(project).up_to_date
     info = file.stat()
     stamp = f"{info.st_size} {info.st_mtime_ns} {info.st_ctime_ns} {info.st_ino}"
-    assert json.loads(record.read_text())["files"][relative].split(" ", 1)[1] == stamp
+    record = cache.read(project)
+    assert record is not None
+    assert record["files"][file.relative_to(tmp_path).as_posix()].split(" ", 1)[1] == stamp  # type: ignore[index]

@@ -19,6 +19,10 @@ is known.
 Beside it, `<project file name>.last.json` holds what a compile after a change starts from (the
 inputs and what their documents name, see gitops/incremental.py); the files of the tree it
 starts from are those on disk, which the record vouches for.
+
+A compile after a change sets a few entries of tens of thousands: it writes what it changed of
+each file beside it (`<name>.changes.json`, naming the generation of the whole record it
+changes), and a whole record once the changes outgrow a quarter of it, as git's split index does.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import stat
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import Problem
 from ..gitops.drift import Report, text_hash
@@ -44,7 +48,7 @@ if TYPE_CHECKING:  # a compile that has nothing to do answers without loading th
     from ..read.yamlio import Document
 
 CACHE = "cache"  # below the state folder beside the project file
-_FORMAT = 3  # of the record; another one is never read
+_FORMAT = 4  # of the record; another one is never read
 _PACKAGE = Path(__file__).resolve().parents[1]
 
 _HASH = 64  # hexadecimal digits of a hash: a file's entry is its hash, a space and its stamp
@@ -60,7 +64,7 @@ def _stamp(info: os.stat_result) -> str:
 def unchanged(project_file: Path, tree_hashes: Mapping[str, str]) -> treeio.Unchanged:
     """Whether a file of the tree, by its stat, still holds what the last compile wrote there and
     that is the new tree's text (so a compile need not read it), by the record."""
-    record = _read(project_file)
+    record = read(project_file)
     files = record.get("files") if record is not None else None
     known = files if isinstance(files, dict) else {}
 
@@ -73,7 +77,8 @@ def unchanged(project_file: Path, tree_hashes: Mapping[str, str]) -> treeio.Unch
     return holds
 
 
-def _tool() -> list[tuple[str, int, int]]:
+@functools.cache  # as this process found them when it started using the cache
+def _tool() -> tuple[tuple[str, int, int], ...]:
     """lmcache-gitops's own files (path, size, modification time): a new version, or any edit
     of a checkout's code, makes every record stale."""
     found = []
@@ -83,7 +88,7 @@ def _tool() -> list[tuple[str, int, int]]:
             if name.endswith((".py", ".json")):
                 info = os.stat(os.path.join(folder, name))
                 found.append((os.path.relpath(os.path.join(folder, name), _PACKAGE), info.st_size, info.st_mtime_ns))
-    return found
+    return tuple(found)
 
 
 def _record_path(project_file: Path) -> Path:
@@ -101,21 +106,86 @@ def _digest(project: Source, inputs: Iterable[Source], output: Path, options: Ma
     return digest.hexdigest()
 
 
-_last_read: list[tuple[str, str, dict[str, object] | None]] = []  # a compile asks for the record three times
+def read(project_file: Path) -> dict[str, object] | None:
+    """The record of the last compile of ``project_file``, or None."""
+    return _load(_record_path(project_file))
 
 
-def _read(project_file: Path) -> dict[str, object] | None:
-    path = _record_path(project_file)
+@dataclass(frozen=True)
+class _Loaded:
+    """A cache file as read in this process (a compile asks for the record three times)."""
+
+    stamps: tuple[str, str]  # of the whole record and of its changes ("" for none)
+    whole: dict[str, object]
+    size: int  # of the whole record's text
+    merged: dict[str, Any]  # the whole record with its changes
+
+
+_loaded: dict[str, _Loaded] = {}
+
+
+def _changes_path(path: Path) -> Path:
+    return path.with_name(f"{path.name.removesuffix('.json')}.changes.json")
+
+
+def _load(path: Path) -> dict[str, Any] | None:
+    """The record at ``path`` with the changes beside it merged in, if they are changes of that
+    record (a whole record written since makes them stale), else None."""
+    changes = _changes_path(path)
     try:
-        info = _stamp(os.stat(path))
-        if _last_read and _last_read[0][:2] == (str(path), info):
-            return _last_read[0][2]
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        stamps = (_stamp(os.stat(path)), _stamp_if_any(changes))
+        loaded = _loaded.get(str(path))
+        if loaded is None or loaded.stamps != stamps:
+            text = path.read_text(encoding="utf-8")
+            whole = json.loads(text)
+            if not isinstance(whole, dict) or whole.get("format") != _FORMAT:
+                return None
+            delta = json.loads(changes.read_text(encoding="utf-8")) if stamps[1] else None
+            merged = _merged(whole, delta) if delta is not None and delta["base"] == whole["generation"] else whole
+            loaded = _loaded[str(path)] = _Loaded(stamps, whole, len(text), merged)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    found = record if isinstance(record, dict) and record.get("format") == _FORMAT else None
-    _last_read[:] = [(str(path), info, found)]
-    return found
+    return loaded.merged
+
+
+def _stamp_if_any(path: Path) -> str:
+    try:
+        return _stamp(os.stat(path))
+    except FileNotFoundError:
+        return ""
+
+
+def _merged(whole: Mapping[str, Any], delta: Mapping[str, Any]) -> dict[str, Any]:
+    merged = {**whole, **delta["set"]}
+    for key, (entries, removed) in delta["merge"].items():
+        part = {**whole[key], **entries}
+        for gone in removed:
+            del part[gone]
+        merged[key] = part
+    return merged
+
+
+def _delta(whole: Mapping[str, object], record: Mapping[str, object]) -> dict[str, object] | None:
+    """What ``record`` changes of ``whole``: each value it replaces and, of a mapping both have,
+    the entries it sets and the keys it removes; None if it has other fields."""
+    base = whole.get("generation")
+    if not isinstance(base, str) or whole.keys() - {"generation"} != record.keys() - {"generation"}:
+        return None
+    replaced: dict[str, object] = {}
+    merged: dict[str, object] = {}
+    for key, value in record.items():
+        old = whole.get(key)
+        if isinstance(value, dict) and isinstance(old, dict):
+            entries = {name: entry for name, entry in value.items() if old.get(name, _ABSENT) != entry}
+            removed = [name for name in old if name not in value]
+            if entries or removed:
+                merged[key] = [entries, removed]
+        elif old != value:
+            replaced[key] = value
+    return {"base": base, "set": replaced, "merge": merged}
+
+
+_ABSENT = object()
 
 
 @functools.cache
@@ -134,11 +204,10 @@ def _scanner() -> str:
 def verdicts(project_file: Path) -> dict[str, list[str]]:
     """The secret scan's verdict on each string of the last compile's inputs, when the same
     scanner gave them (a compile then scans only new strings)."""
-    record = _read(project_file)
-    scanned = record.get("scanned") if record is not None else None
-    if not isinstance(scanned, dict) or scanned.get("scanner") != _scanner():
+    record = read(project_file)
+    if record is None or record.get("scanner") != _scanner():
         return {}
-    found = scanned.get("verdicts")
+    found = record.get("verdicts")
     return found if isinstance(found, dict) else {}
 
 
@@ -163,7 +232,7 @@ def cached_report(project_file: Path, options: Mapping[str, bool], *, check: boo
     """The report of a compile or ``check`` that would write or find nothing (the record holds
     for the project as it is on disk now), else None. Only a compile updates the record (the
     stats of files a checkout rewrote with the same bytes): a check writes nothing at all."""
-    record = _read(project_file)
+    record = read(project_file)
     if record is None:
         return None
     patterns, warnings = record.get("inputs"), record.get("warnings")
@@ -201,7 +270,7 @@ def on_disk(project_file: Path, output: Path) -> Recorded | None:
 
 def _record_of(project_file: Path) -> tuple[dict[str, object], Recorded] | None:
     """The record of the last compile of ``project_file``, and the tree it holds."""
-    record = _read(project_file)
+    record = read(project_file)
     kept = _recorded(record) if record is not None and isinstance(record.get("output"), str) else None
     return None if record is None or kept is None else (record, kept)
 
@@ -278,7 +347,7 @@ def store(
     ``compiled`` has entries, what the next compile after a change starts from."""
     root = os.path.join(output, "")
     if recorded is None:
-        previous = _read(Path(project.name))
+        previous = read(Path(project.name))
         before = previous.get("files") if previous is not None else None
         known = before if isinstance(before, dict) else {}
         folders = {relative: _stamp(info) for relative, info in treeio.tree_folders(output)}
@@ -313,7 +382,8 @@ def store(
         "warnings": [[w.source, w.line, w.path, w.message, w.severity] for w in warnings],
         "files": files,
         "folders": folders,
-        "scanned": {"scanner": _scanner(), "verdicts": scanned},
+        "scanner": _scanner(),
+        "verdicts": scanned,  # a mapping of its own: a compile after a change writes only new verdicts
     }
     _write(Path(project.name), record)
     if compiled.entries:
@@ -322,7 +392,7 @@ def store(
             "settings": _digest(project, [], output, options),
             "record": record["digest"],  # of the same compile: the record holds its tree
             "inputs": compiled.inputs,
-            "entries": compiled.entries,
+            "entries": {source: [entry.to_json() for entry in found] for source, found in compiled.entries.items()},
             "warnings": record["warnings"],
             "document": _document_json(document),
         }
@@ -365,8 +435,8 @@ def last(project: Source, options: Mapping[str, bool]) -> LastCompile | None:
     record, kept = found
     output = Path(str(record["output"]))
     try:
-        data = json.loads(_last_path(Path(project.name)).read_text(encoding="utf-8"))
-        if data["format"] != _FORMAT or data["settings"] != _digest(project, [], output, options):
+        data = _load(_last_path(Path(project.name)))
+        if data is None or data["settings"] != _digest(project, [], output, options):
             return None
         if data["record"] != kept.digest:
             return None
@@ -388,9 +458,27 @@ def _last_path(project_file: Path) -> Path:
 
 
 def _write(project_file: Path, record: Mapping[str, object], path: Path | None = None) -> None:
+    """Write ``record`` as its changes from the whole record at ``path`` when they are small (a
+    compile after a change sets a few of tens of thousands of entries), else whole. Each file is
+    replaced whole or not at all: a compile killed here leaves a record that held."""
     path = path or _record_path(project_file)
     treeio.state_folder(project_file.parent)
     path.parent.mkdir(exist_ok=True)
+    loaded = _loaded.get(str(path)) if _load(path) is not None else None
+    _loaded.pop(str(path), None)  # read again when asked: what is on disk is what a record is
+    if loaded is not None and (delta := _delta(loaded.whole, record)) is not None:
+        text = json.dumps(delta)
+        if len(text) * _WHOLE < loaded.size:
+            _replace(_changes_path(path), text)
+            return
+    _replace(path, json.dumps({**record, "generation": os.urandom(16).hex()}))
+    _changes_path(path).unlink(missing_ok=True)  # stale now: the changes of another record
+
+
+_WHOLE = 4  # a record's changes are written as such while under a quarter of the whole record
+
+
+def _replace(path: Path, text: str) -> None:
     pending = path.with_name(f"{path.name}.{os.getpid()}")
-    pending.write_text(json.dumps(record), encoding="utf-8")
-    os.replace(pending, path)  # whole or not at all: a compile killed here leaves the old record
+    pending.write_text(text, encoding="utf-8")
+    os.replace(pending, path)

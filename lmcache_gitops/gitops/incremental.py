@@ -41,12 +41,14 @@ MOST = 0.5  # of the documents: a larger group compiles about as fast whole
 
 class Entry(NamedTuple):
     """What a compile remembers of one input document: where it starts, what it is, and the
-    names of the project's documents it mentions (a tuple: JSON writes it as a list, and
-    thousands are read back at once)."""
+    names of the project's documents it mentions (a tuple: thousands are read back at once)."""
 
     line: int
     identity: tuple[str, ...]  # apiVersion, kind, namespace as written, name
     mentions: tuple[str, ...]
+
+    def to_json(self) -> list[object]:
+        return [self.line, list(self.identity), list(self.mentions)]
 
     @classmethod
     def from_json(cls, data: Any) -> Entry:

@@ -35,6 +35,7 @@ class Model(BaseModel):
         frozen=True,
         strict=True,
         allow_inf_nan=False,
+        defer_build=True,
     )
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
