@@ -35,7 +35,7 @@ class Model(BaseModel):
         frozen=True,
         strict=True,
         allow_inf_nan=False,
-        defer_build=True,
+        defer_build=True,  # built when first used: a compile after a change validates few kinds
     )
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
