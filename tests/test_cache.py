@@ -176,9 +176,11 @@ def test_changes_of_another_record_are_never_merged(tmp_path: Path) -> None:
     lg.compile_project(project)
     records = tmp_path / treeio.STATE / cache.CACHE
     stale = (records / f"{project.name}.changes.json").read_bytes()
-    expected = cache.read(project)
-    (records / f"{project.name}.json").write_text(json.dumps({**cache.read(project), "generation": "another"}))
-    assert cache.read(project) == {**expected, "generation": "another"}  # whole: the changes not merged again
+    merged = cache.read(project)
+    whole = {**json.loads((records / f"{project.name}.json").read_text()), "generation": "another"}
+    assert merged is not None and merged["digest"] != whole["digest"]  # the changes hold the new digest
+    (records / f"{project.name}.json").write_text(json.dumps(whole))
+    assert cache.read(project) == whole  # the changes name another generation: not merged
     (records / f"{project.name}.changes.json").write_bytes(stale[:-2])
     assert cache.read(project) is None  # changes that cannot be read: no record
     assert lg.compile_project(project).up_to_date
